@@ -1,0 +1,118 @@
+"""Re-derive ``keras_names.json``, the Keras facts both rule sets read.
+
+The spec rules (``spec.py``) and the Copier validators (``validate.jinja``)
+must not import Keras: ``generator check`` has to stay fast and Copier runs
+without it. So the names they need are derived from Keras here, once, and a
+test of this repo re-derives them and fails if the stored file is stale.
+
+Run: ``python -m generator.derive`` (writes the file) or ``--check``.
+"""
+
+import inspect
+import json
+import keyword
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+NAMES_FILE = Path(__file__).with_name("keras_names.json")
+BACKENDS = ("tensorflow", "jax", "torch")
+
+# Abstract bases: `get()` accepts their names but they compute nothing.
+_BASES = {"Initializer", "Regularizer", "Constraint"}
+
+
+def _known(module, registry):
+    """What `module.get` accepts: bare names, and `class_name`s of the mapping form.
+
+    A bare name only counts when it works with no config (`constant` needs a
+    value, so it is only known as a mapping).
+    """
+    names, class_names = set(), set()
+    for name, cls in registry.items():
+        if cls.__name__ in _BASES:
+            continue
+        class_names.add(name)
+        try:
+            module.get(name)
+        except Exception:  # noqa: BLE001 - any failure means "not usable bare"
+            continue
+        names.add(name)
+    return {"names": sorted(names), "class_names": sorted(class_names)}
+
+
+def _layer_attributes():
+    """Names a weight or hyperparameter must not take on this backend.
+
+    Every attribute of `keras.layers.Layer` (class and built instance, which on
+    torch includes `torch.nn.Module`'s), every constructor argument, and every
+    argument `keras.layers.Lambda` fills in itself when the function declares it
+    (`mask`, `training`): a weight of that name would receive Keras's value.
+    """
+    import keras
+
+    layer = keras.layers.Layer()
+    layer.build(None)
+    names = set(dir(type(layer))) | set(vars(layer))
+    names |= set(inspect.signature(keras.layers.Layer.__init__).parameters)
+    names |= set(inspect.signature(keras.layers.Lambda.call).parameters)
+    return names
+
+
+def derive_backend():
+    """The facts one backend gives (run in a process that set KERAS_BACKEND)."""
+    import keras
+    from keras.src import constraints, initializers, regularizers
+
+    return {
+        "keras_version": keras.__version__,
+        "initializer": _known(keras.initializers, initializers.ALL_OBJECTS_DICT),
+        "regularizer": _known(keras.regularizers, regularizers.ALL_OBJECTS_DICT),
+        "constraint": _known(keras.constraints, constraints.ALL_OBJECTS_DICT),
+        "layer_attributes": sorted(_layer_attributes()),
+    }
+
+
+def derive():
+    """Union over every installed backend; each is probed in its own process."""
+    merged = {"python_keywords": sorted(set(keyword.kwlist) | set(keyword.softkwlist))}
+    for backend in BACKENDS:
+        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+        code = "import json, generator.derive as d; print(json.dumps(d.derive_backend()))"
+        proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"deriving on {backend} failed:\n{proc.stderr}")
+        facts = json.loads(proc.stdout.strip().splitlines()[-1])
+        merged[f"keras_version_{backend}"] = facts.pop("keras_version")
+        _union_into(merged, facts)
+    return merged
+
+
+def _union_into(target, facts):
+    for key, value in facts.items():
+        if isinstance(value, dict):
+            _union_into(target.setdefault(key, {}), value)
+        else:
+            target[key] = sorted(set(target.get(key, ())) | set(value))
+
+
+def render(facts):
+    return json.dumps(facts, indent=1, sort_keys=True) + "\n"
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    text = render(derive())
+    if "--check" in argv:
+        if NAMES_FILE.read_text() != text:
+            print(f"{NAMES_FILE} is stale: run python -m generator.derive")
+            return 1
+        return 0
+    NAMES_FILE.write_text(text)
+    print(f"wrote {NAMES_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
