@@ -1,0 +1,102 @@
+"""Rendering a spec with Copier's Python API, as `copier copy` / `update` would.
+
+No unsafe feature is used (the template has none), so nothing here needs
+`--trust`. Copier's own failures are turned into one-line `InputError`s.
+"""
+
+import subprocess
+from pathlib import Path
+
+import copier
+
+from generator.errors import InputError
+from generator.spec import REPO
+
+
+def answers_file(spec):
+    return Path(".copier-answers") / f"{spec.module_name}.yml"
+
+
+def layer_files(spec):
+    package = Path("src") / spec.package_name
+    return [
+        package / f"{spec.module_name}.py",
+        Path("tests") / f"test_{spec.module_name}.py",
+        Path("specs") / f"{spec.module_name}.yml",
+        answers_file(spec),
+    ]
+
+
+def new(spec, dest, template=None):
+    """Render the spec's layer into `dest` (a new or an existing project)."""
+    taken = [path for path in layer_files(spec) if (dest / path).exists()]
+    if taken:
+        raise InputError(
+            f"{dest / taken[0]} exists: {dest} already has layer {spec.module_name}; "
+            "regenerate it with: python -m generator update SPEC PROJECT"
+        )
+    before = _files(dest)
+    _run(
+        copier.run_copy,
+        str(template or REPO),
+        str(dest),
+        data=spec.answers,
+        defaults=True,
+        overwrite=False,
+        unsafe=False,
+        quiet=True,
+    )
+    return sorted(_files(dest) - before)
+
+
+def update(spec, project):
+    """Regenerate the spec's layer in `project` from its answers file."""
+    answers = answers_file(spec)
+    if not (project / answers).is_file():
+        raise InputError(
+            f"{project / answers}: no such answers file: {project} has no layer "
+            f"{spec.module_name} (make one with: python -m generator new SPEC {project})"
+        )
+    status = _git(project, "status", "--porcelain")
+    if status:
+        raise InputError(
+            f"{project}: uncommitted changes ({status.splitlines()[0].strip()} ...): "
+            "commit them first, copier update merges into a clean tree"
+        )
+    _run(
+        copier.run_update,
+        str(project),
+        data=spec.answers,
+        answers_file=str(answers),
+        defaults=True,
+        overwrite=True,
+        vcs_ref=":current:",
+        unsafe=False,
+        quiet=True,
+    )
+    changed = _git(project, "status", "--porcelain", "--untracked-files=all")
+    return [line[3:] for line in changed.splitlines()]
+
+
+def _files(folder):
+    return (
+        {p.relative_to(folder) for p in folder.rglob("*") if p.is_file()}
+        if folder.exists()
+        else set()
+    )
+
+
+def _git(project, *args):
+    proc = subprocess.run(["git", "-C", str(project), *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        message = (proc.stderr.strip().splitlines() or ["git failed"])[-1]
+        raise InputError(f"{project}: not a git repository with a commit ({message})")
+    return proc.stdout.strip()
+
+
+def _run(function, *args, **kwargs):
+    try:
+        function(*args, **kwargs)
+    except (copier.errors.CopierError, ValueError, OSError) as error:
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        raise InputError(f"copier: {lines[-1]}") from None
