@@ -1,0 +1,20 @@
+import pytest
+
+from rendering import BACKENDS, CATALOG, ProjectRun, load_spec, render
+
+
+@pytest.fixture(scope="session")
+def catalog_project(tmp_path_factory):
+    """One project holding the default layer and every catalog layer, as a
+    team's starter kit would: rendered by real Copier, one copy per layer."""
+    project = render(tmp_path_factory.mktemp("catalog") / "project")
+    for spec in CATALOG:
+        render(project, load_spec(spec))
+    return project
+
+
+@pytest.fixture(scope="session")
+def catalog_runs(catalog_project):
+    """The project's own tests on every backend, all started at once (they
+    are separate processes, and the machine has cores to spare for them)."""
+    return {backend: ProjectRun(catalog_project, backend) for backend in BACKENDS}

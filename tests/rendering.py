@@ -1,0 +1,142 @@
+"""Rendering the template with real Copier and running a rendered project's
+own tests in a subprocess, as its users would (`python -m pytest`).
+
+A project's tests run in one process per backend, however many layers it
+holds: importing TensorFlow costs seconds, so layers share the process.
+"""
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import copier
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+CATALOG = sorted((REPO / "examples" / "catalog").glob("*.yml"))
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def load_spec(path):
+    return yaml.safe_load(Path(path).read_text())
+
+
+def render(dest, data=None, **options):
+    """`copier copy` of this repo at HEAD, every unanswered question defaulted."""
+    copier.run_copy(
+        str(REPO),
+        str(dest),
+        data=data or {},
+        defaults=True,
+        vcs_ref="HEAD",
+        unsafe=False,
+        quiet=True,
+        **options,
+    )
+    return Path(dest)
+
+
+def git(project, *args):
+    return subprocess.run(
+        ["git", "-C", str(project), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def commit_all(project, message="generated"):
+    if not (Path(project) / ".git").exists():
+        git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(
+        project,
+        "-c",
+        "user.name=test",
+        "-c",
+        "user.email=test@example.com",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        message,
+    )
+
+
+def backend_env(backend, **extra):
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", **extra)
+    env.pop("PYTEST_ADDOPTS", None)
+    return env
+
+
+@dataclass
+class Outcome:
+    """One generated test: its module, name, and failure text (None: passed)."""
+
+    module: str
+    name: str
+    failure: str | None
+    skipped: bool = False
+
+
+@dataclass
+class ProjectRun:
+    """`python -m pytest` of a rendered project on one backend, started at
+    once and awaited when its results are first asked for."""
+
+    project: Path
+    backend: str
+    args: tuple = ()
+    process: subprocess.Popen = field(init=False)
+
+    def __post_init__(self):
+        self.report = self.project / f".results-{self.backend}.xml"
+        self.log = open(self.project / f".results-{self.backend}.log", "w")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--junitxml={self.report}",
+                *self.args,
+            ],
+            cwd=self.project,
+            env=backend_env(self.backend),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self._outcomes = None
+
+    def outcomes(self):
+        if self._outcomes is None:
+            self.process.wait()
+            self.log.close()
+            if not self.report.exists():
+                raise AssertionError(f"pytest wrote no report:\n{self.output()}")
+            self._outcomes = parse_junit(self.report)
+        return self._outcomes
+
+    def output(self):
+        return (self.project / f".results-{self.backend}.log").read_text()
+
+    def of_module(self, module):
+        return [o for o in self.outcomes() if o.module == module]
+
+
+def parse_junit(path):
+    outcomes = []
+    for case in ElementTree.parse(path).getroot().iter("testcase"):
+        module = case.get("classname", "").split(".")[1] if "." in case.get("classname", "") else ""
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        failure = None
+        if problem is not None:
+            failure = f"{problem.get('message', '')}\n{problem.text or ''}"
+        outcomes.append(
+            Outcome(module, case.get("name"), failure, case.find("skipped") is not None)
+        )
+    return outcomes

@@ -1,0 +1,40 @@
+"""Every catalog layer, and the default one, rendered and tested for real:
+the generated tracking tests build and train each layer on every backend."""
+
+import subprocess
+
+import pytest
+
+from rendering import BACKENDS, CATALOG, load_spec
+
+LAYERS = ["scaled_dense"] + [load_spec(path).get("module_name", path.stem) for path in CATALOG]
+# Checks every layer's generated test module must run (and pass) on TensorFlow.
+MIN_TESTS = 18
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("layer", LAYERS)
+def test_generated_tests_pass(catalog_runs, backend, layer):
+    outcomes = catalog_runs[backend].of_module(f"test_{layer}")
+    assert outcomes, f"no generated test of {layer} ran:\n{catalog_runs[backend].output()[-3000:]}"
+    failures = [f"{o.name}: {o.failure}" for o in outcomes if o.failure]
+    assert not failures, "\n\n".join(failures)
+    ran = [o for o in outcomes if not o.skipped]
+    if backend == "tensorflow":
+        assert len(ran) >= MIN_TESTS, f"only {len(ran)} checks ran for {layer}"
+
+
+def test_every_layer_is_written(catalog_project):
+    for layer in LAYERS:
+        assert (catalog_project / "src" / "custom_layers" / f"{layer}.py").is_file()
+        assert (catalog_project / "tests" / f"test_{layer}.py").is_file()
+        assert (catalog_project / ".copier-answers" / f"{layer}.yml").is_file()
+        assert (catalog_project / "specs" / f"{layer}.yml").is_file()
+
+
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]])
+def test_generated_code_is_ruff_clean_as_generated(catalog_project, command):
+    proc = subprocess.run(
+        ["ruff", *command, "--no-cache", "."], cwd=catalog_project, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
