@@ -96,10 +96,14 @@ class Spec:
         trainable = sum(w.trainable for w in self.weights)
         return (
             f"{self.package_name}.{self.module_name}.{self.layer_name}: "
-            f"{len(self.weights)} weights ({trainable} trainable), "
-            f"{len(self.answers['hyperparameters'])} hyperparameters, "
+            f"{_count(len(self.weights), 'weight')} ({trainable} trainable), "
+            f"{_count(len(self.answers['hyperparameters']), 'hyperparameter')}, "
             f"input {self.answers['example_input_shape']}"
         )
+
+
+def _count(n, noun):
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def with_defaults(answers):
@@ -120,7 +124,7 @@ def with_defaults(answers):
 def parse(answers):
     """Validate raw answers; return a ``Spec`` or raise ``SpecError``."""
     if not isinstance(answers, dict):
-        raise SpecError([f"spec: must be a mapping of answers, not {type(answers).__name__}"])
+        raise SpecError([f"spec: must be a mapping of answers, not {_kind(answers)}"])
     known = {q for q in copier_questions() if not q.startswith("_")}
     unknown = [
         f"{key}: unknown question (known: {', '.join(sorted(known))})"
@@ -146,6 +150,16 @@ def problems_of(answers):
             )
         )
     return checks.problems
+
+
+def show(value):
+    """A value as messages quote it: text in single quotes with backslash,
+    newline and quote escaped (so a message stays one line), the rest as
+    ``str``. validate.jinja's ``r`` macro writes the same."""
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace("\n", "\\n").replace("'", "\\'")
+        return f"'{escaped}'"
+    return str(value)
 
 
 def _kind(value):
@@ -189,9 +203,9 @@ class Checker:
 
     def identifier(self, field, value, pattern, what):
         if not isinstance(value, str) or not pattern.match(value):
-            self.fail(field, f"{value!r} is not {what}")
+            self.fail(field, f"{show(value)} is not {what}")
         elif value in keras_names()["python_keywords"]:
-            self.fail(field, f"{value!r} is a Python keyword")
+            self.fail(field, f"{show(value)} is a Python keyword")
 
     def items(self, field, value, keys):
         """The list's mappings, each with its field path; problems for the rest."""
@@ -220,22 +234,22 @@ class Checker:
     def name(self, where, name, seen):
         field = f"{where}.name"
         if not isinstance(name, str) or not IDENTIFIER.match(name):
-            self.fail(field, f"{name!r} is not an identifier")
+            self.fail(field, f"{show(name)} is not an identifier")
         elif name.startswith("_"):
-            self.fail(field, f"{name!r} must not start with '_'")
+            self.fail(field, f"{show(name)} must not start with '_'")
         elif name in keras_names()["python_keywords"]:
-            self.fail(field, f"{name!r} is a Python keyword")
+            self.fail(field, f"{show(name)} is a Python keyword")
         elif name in COMPUTATION_NAMES:
             self.fail(
                 field,
-                f"{name!r} is a name the computation already sees ({', '.join(COMPUTATION_NAMES)})",
+                f"{show(name)} is a name the computation already sees ({', '.join(COMPUTATION_NAMES)})",
             )
         elif name in GENERATED_NAMES or name in keras_names()["layer_attributes"]:
             self.fail(
-                field, f"{name!r} would shadow an attribute or argument of keras.layers.Layer"
+                field, f"{show(name)} would shadow an attribute or argument of keras.layers.Layer"
             )
         elif name in seen:
-            self.fail(field, f"{name!r} is used twice (first at {seen[name]})")
+            self.fail(field, f"{show(name)} is used twice (first at {seen[name]})")
         else:
             seen[name] = where
             return
@@ -248,7 +262,7 @@ class Checker:
             kind = hp.get("type")
             if kind not in HYPERPARAMETER_TYPES:
                 self.fail(
-                    f"{where}.type", f"{kind!r} is not one of {', '.join(HYPERPARAMETER_TYPES)}"
+                    f"{where}.type", f"{show(kind)} is not one of {', '.join(HYPERPARAMETER_TYPES)}"
                 )
                 continue
             if "default" not in hp:
@@ -271,9 +285,9 @@ class Checker:
             and kind != "bool"
             or not isinstance(value, HYPERPARAMETER_TYPES[kind])
         ):
-            self.fail(field, f"{value!r} is not a {kind}")
+            self.fail(field, f"{show(value)} is not a {kind}")
         elif isinstance(value, float) and not math.isfinite(value):
-            self.fail(field, f"{value!r} is not a finite float")
+            self.fail(field, f"{show(value)} is not a finite float")
 
     def int_hyperparameters(self):
         return (
@@ -302,7 +316,9 @@ class Checker:
                     argument,
                 )
             if not isinstance(w.get("trainable", True), bool):
-                self.fail(f"{where}.trainable", f"{w['trainable']!r} is not a bool (true or false)")
+                self.fail(
+                    f"{where}.trainable", f"{show(w['trainable'])} is not a bool (true or false)"
+                )
             if "doc" in w and not isinstance(w["doc"], str):
                 self.fail(f"{where}.doc", f"must be text, not {_kind(w['doc'])}")
         for name, where in seen.items():
@@ -312,7 +328,7 @@ class Checker:
                 }:
                     self.fail(
                         f"{where}.name",
-                        f"{name!r} collides with the generated argument of weight {weight!r}",
+                        f"{show(name)} collides with the generated argument of weight {show(weight)}",
                     )
 
     def shape(self, field, shape):
@@ -336,7 +352,8 @@ class Checker:
                     self.fail(where, "input_shape[0] is the batch axis, which has no static size")
             else:
                 self.fail(
-                    where, f"{dim!r} is not an {DIM_HINT} ({', '.join(ints) or 'none declared'})"
+                    where,
+                    f"{show(dim)} is not an {DIM_HINT} ({', '.join(ints) or 'none declared'})",
                 )
 
     def keras_object(self, field, value, kind):
@@ -351,7 +368,7 @@ class Checker:
                     if value in known["class_names"]
                     else ""
                 )
-                self.fail(field, f"{value!r} is not a Keras {kind} name{hint}")
+                self.fail(field, f"{show(value)} is not a Keras {kind} name{hint}")
         elif isinstance(value, dict):
             for key in value:
                 if key not in ("class_name", "config"):
@@ -360,7 +377,8 @@ class Checker:
                 self.fail(field, "a mapping needs class_name")
             elif value["class_name"] not in known["class_names"]:
                 self.fail(
-                    f"{field}.class_name", f"{value['class_name']!r} is not a Keras {kind} class"
+                    f"{field}.class_name",
+                    f"{show(value['class_name'])} is not a Keras {kind} class",
                 )
             self.config(f"{field}.config", value.get("config", {}))
         else:
@@ -372,10 +390,11 @@ class Checker:
             return
         for key, value in config.items():
             if not isinstance(key, str) or not IDENTIFIER.match(key):
-                self.fail(field, f"{key!r} is not an argument name")
+                self.fail(field, f"{show(key)} is not an argument name")
             elif not _is_plain(value):
                 self.fail(
-                    f"{field}.{key}", f"{value!r} is not a number, text, bool, null or list of them"
+                    f"{field}.{key}",
+                    f"{show(value)} is not a number, text, bool, null or list of them",
                 )
 
     def computation(self, value):
@@ -392,7 +411,7 @@ class Checker:
         ):
             self.fail(
                 "example_input_shape",
-                f"{value!r} is not a list of at least two positive ints (batch first)",
+                f"{show(value)} is not a list of at least two positive ints (batch first)",
             )
             return
         rank = len(value)
@@ -405,7 +424,7 @@ class Checker:
                 if match and not (1 <= int(match[1]) < rank or -rank < int(match[1]) <= -1):
                     self.fail(
                         "example_input_shape",
-                        f"rank {rank} has no axis for {where}.shape[{i}] {dim!r}",
+                        f"rank {rank} has no axis for {where}.shape[{i}] {show(dim)}",
                     )
 
 

@@ -1,0 +1,98 @@
+"""`python -m generator`, run as users run it: a subprocess, real files."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from rendering import CATALOG, REPO
+
+
+def generator(*args, cwd=REPO):
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def assert_refused(proc, *expected):
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    for text in expected:
+        assert text in lines[0]
+
+
+def test_check_summarises_a_good_spec():
+    proc = generator("check", str(CATALOG[0]))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("ok: custom_layers.")
+
+
+def test_check_lists_every_problem_one_per_line(tmp_path):
+    spec = tmp_path / "spec.yml"
+    spec.write_text(
+        yaml.safe_dump({"layer_name": "bad name", "weights": [{"name": "x", "shape": [0]}]})
+    )
+    proc = generator("check", str(spec))
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "layer_name",
+        "module_name",  # its default derives from the bad layer_name
+        "weights[0].name",
+        "weights[0].shape[0]",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "no such file"),
+        ("layer_name: [unclosed\n", "invalid YAML (line 2"),
+        ("- a\n- list\n", "spec: must be a mapping of answers, not list"),
+        ("", "spec: must be a mapping of answers, not null"),
+        ("just text\n", "spec: must be a mapping of answers, not str"),
+        (b"\xff\xfe\x00", "cannot read"),
+    ],
+    ids=["missing", "invalid-yaml", "list", "empty", "scalar", "binary"],
+)
+def test_bad_input_to_the_cli_is_one_line(tmp_path, content, expected):
+    spec = tmp_path / "spec.yml"
+    if isinstance(content, bytes):
+        spec.write_bytes(content)
+    elif content is not None:
+        spec.write_text(content)
+    assert_refused(generator("check", str(spec)), expected)
+
+
+def test_check_stays_light():
+    """check must not import Keras or a backend: it answers in a blink."""
+    code = (
+        "import sys; from generator.cli import main; main(['check', sys.argv[1]]); "
+        "print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch', 'copier') if m in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(CATALOG[0])], cwd=REPO, capture_output=True, text=True
+    )
+    assert proc.stdout.splitlines()[-1] == "[]", proc.stdout
+
+
+def test_new_renders_then_refuses_to_overwrite(tmp_path):
+    dest = tmp_path / "project"
+    proc = generator("new", str(CATALOG[0]), str(dest))
+    assert proc.returncode == 0, proc.stderr
+    assert "tests/test_" in proc.stdout and f"cd {dest} && python -m pytest" in proc.stdout
+    module = next((dest / "src" / "custom_layers").glob("[!_]*.py"))
+    module.write_text(module.read_text() + "\n# mine\n")
+    assert_refused(generator("new", str(CATALOG[0]), str(dest)), "already has layer")
+    assert module.read_text().endswith("# mine\n")
+
+
+def test_new_with_a_bad_spec_writes_nothing(tmp_path):
+    spec = tmp_path / "spec.yml"
+    spec.write_text("weights: []\n")
+    dest = tmp_path / "project"
+    assert_refused(generator("new", str(spec), str(dest)), "weights: at least one weight")
+    assert not dest.exists()

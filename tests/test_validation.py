@@ -1,0 +1,332 @@
+"""Bad answers are refused at the door, by Copier and by `generator check`.
+
+One table drives both rule sets (copier.yml's Jinja validators and
+generator/spec.py): each bad case must be refused by each, before anything is
+written, with a message that names the field. Where both speak, they must
+say the same thing, so the two rule sets cannot drift apart.
+"""
+
+import ast
+import copy
+import math
+
+import pytest
+import yaml
+
+from generator.cli import main
+from generator.spec import copier_questions
+from rendering import render
+
+DEFAULT_WEIGHTS = copier_questions()["weights"]["default"]
+
+
+def kernel(**changes):
+    """The default weights with the first one (kernel) changed."""
+    weights = copy.deepcopy(DEFAULT_WEIGHTS)
+    weights[0].update(changes)
+    return weights
+
+
+def with_weight(**weight):
+    return DEFAULT_WEIGHTS + [weight]
+
+
+def units(**changes):
+    return [{"name": "units", "type": "int", "default": 32, **changes}]
+
+
+# (case id, answers, field the message must name). Answers not given take
+# their defaults.
+BAD = [
+    ("layer-lower-camel", {"layer_name": "scaledDense"}, "layer_name"),
+    ("layer-keyword", {"layer_name": "None"}, "layer_name"),
+    ("layer-dash", {"layer_name": "Scaled-Dense"}, "layer_name"),
+    ("layer-injection", {"layer_name": "A(keras.layers.Layer):\n    pass\nclass B"}, "layer_name"),
+    ("package-upper", {"package_name": "Custom"}, "package_name"),
+    ("package-keyword", {"package_name": "class"}, "package_name"),
+    ("module-digit-first", {"module_name": "2dense"}, "module_name"),
+    ("module-keyword", {"module_name": "import"}, "module_name"),
+    ("module-path", {"module_name": "../evil"}, "module_name"),
+    ("weight-not-identifier", {"weights": kernel(name="1kernel")}, "weights[0].name"),
+    ("weight-keyword", {"weights": kernel(name="lambda")}, "weights[0].name"),
+    ("weight-underscore", {"weights": kernel(name="_kernel")}, "weights[0].name"),
+    ("weight-is-x", {"weights": kernel(name="x")}, "weights[0].name"),
+    ("weight-is-ops", {"weights": kernel(name="ops")}, "weights[0].name"),
+    ("weight-shadows-trainable", {"weights": kernel(name="trainable")}, "weights[0].name"),
+    ("weight-shadows-weights", {"weights": kernel(name="weights")}, "weights[0].name"),
+    ("weight-shadows-dtype", {"weights": kernel(name="dtype")}, "weights[0].name"),
+    ("weight-shadows-losses", {"weights": kernel(name="losses")}, "weights[0].name"),
+    ("weight-is-training", {"weights": kernel(name="training")}, "weights[0].name"),
+    ("weight-is-self", {"weights": kernel(name="self")}, "weights[0].name"),
+    ("weight-injection", {"weights": kernel(name="k=1; import os")}, "weights[0].name"),
+    ("hyper-shadows-name", {"hyperparameters": units(name="name")}, "hyperparameters[0].name"),
+    ("hyper-shadows-built", {"hyperparameters": units(name="built")}, "hyperparameters[0].name"),
+    ("weight-twice", {"weights": with_weight(name="bias", shape=[2])}, "weights[3].name"),
+    ("weight-named-like-hyper", {"weights": kernel(name="units")}, "weights[0].name"),
+    (
+        "hyper-collides-generated-argument",
+        {
+            "hyperparameters": units()
+            + [{"name": "kernel_initializer", "type": "str", "default": "x"}]
+        },
+        "hyperparameters[1].name",
+    ),
+    ("shape-not-list", {"weights": kernel(shape=5)}, "weights[0].shape"),
+    (
+        "shape-nested-flow-style",
+        {"weights": kernel(shape=[["input_shape", -1]])},
+        "weights[0].shape[0]",
+    ),
+    ("dim-zero", {"weights": kernel(shape=[0, "units"])}, "weights[0].shape[0]"),
+    ("dim-negative", {"weights": kernel(shape=[-3, "units"])}, "weights[0].shape[0]"),
+    ("dim-float", {"weights": kernel(shape=[2.5, "units"])}, "weights[0].shape[0]"),
+    ("dim-bool", {"weights": kernel(shape=[True, "units"])}, "weights[0].shape[0]"),
+    ("dim-unknown-name", {"weights": kernel(shape=["input_dim", "unit"])}, "weights[0].shape[1]"),
+    (
+        "dim-float-hyperparameter",
+        {"hyperparameters": units(type="float", default=2.0)},
+        "weights[0].shape[1]",
+    ),
+    (
+        "dim-batch-axis",
+        {"weights": kernel(shape=["input_shape[0]", "units"])},
+        "weights[0].shape[0]",
+    ),
+    (
+        "dim-injection",
+        {"weights": kernel(shape=["units); import os; (", 1])},
+        "weights[0].shape[0]",
+    ),
+    ("initializer-unknown", {"weights": kernel(initializer="glorot")}, "weights[0].initializer"),
+    ("initializer-null", {"weights": kernel(initializer=None)}, "weights[0].initializer"),
+    (
+        "initializer-needs-config",
+        {"weights": kernel(initializer="constant")},
+        "weights[0].initializer",
+    ),
+    (
+        "initializer-no-class-name",
+        {"weights": kernel(initializer={"config": {}})},
+        "weights[0].initializer",
+    ),
+    (
+        "initializer-unknown-class",
+        {"weights": kernel(initializer={"class_name": "Gaussian"})},
+        "weights[0].initializer.class_name",
+    ),
+    (
+        "initializer-class-injection",
+        {"weights": kernel(initializer={"class_name": 'Zeros"); import os; ("'})},
+        "weights[0].initializer.class_name",
+    ),
+    (
+        "initializer-config-key",
+        {"weights": kernel(initializer={"class_name": "RandomNormal", "config": {"std dev": 1}})},
+        "weights[0].initializer.config",
+    ),
+    (
+        "initializer-config-value",
+        {
+            "weights": kernel(
+                initializer={"class_name": "RandomNormal", "config": {"stddev": {"a": 1}}}
+            )
+        },
+        "weights[0].initializer.config.stddev",
+    ),
+    ("initializer-number", {"weights": kernel(initializer=3)}, "weights[0].initializer"),
+    ("regularizer-unknown", {"weights": kernel(regularizer="l3")}, "weights[0].regularizer"),
+    (
+        "regularizer-not-keras-spelling",
+        {"weights": kernel(regularizer="l1_l2")},
+        "weights[0].regularizer",
+    ),
+    (
+        "regularizer-mapping-unknown",
+        {"weights": kernel(regularizer={"class_name": "L3"})},
+        "weights[0].regularizer.class_name",
+    ),
+    ("constraint-unknown", {"weights": kernel(constraint="positive")}, "weights[0].constraint"),
+    (
+        "constraint-mapping-no-class",
+        {"weights": kernel(constraint={"max_value": 2})},
+        "weights[0].constraint.max_value",
+    ),
+    ("trainable-string", {"weights": kernel(trainable="yes")}, "weights[0].trainable"),
+    ("trainable-int", {"weights": kernel(trainable=1)}, "weights[0].trainable"),
+    ("weight-unknown-key", {"weights": kernel(initialiser="zeros")}, "weights[0].initialiser"),
+    ("weight-not-mapping", {"weights": ["kernel"]}, "weights[0]"),
+    ("weights-empty", {"weights": []}, "weights"),
+    ("weights-mapping", {"weights": {"kernel": [1]}}, "weights"),
+    ("hyper-type-unknown", {"hyperparameters": units(type="double")}, "hyperparameters[0].type"),
+    (
+        "hyper-default-str-for-int",
+        {"hyperparameters": units(default="32")},
+        "hyperparameters[0].default",
+    ),
+    (
+        "hyper-default-bool-for-int",
+        {"hyperparameters": units(default=True)},
+        "hyperparameters[0].default",
+    ),
+    (
+        "hyper-default-missing",
+        {"hyperparameters": [{"name": "units", "type": "int"}]},
+        "hyperparameters[0].default",
+    ),
+    (
+        "hyper-default-nan",
+        {"hyperparameters": units() + [{"name": "rate", "type": "float", "default": math.nan}]},
+        "hyperparameters[1].default",
+    ),
+    (
+        "hyper-test-value-type",
+        {"hyperparameters": units(test_value="big")},
+        "hyperparameters[0].test_value",
+    ),
+    (
+        "hyper-test-value-same",
+        {"hyperparameters": units(test_value=32)},
+        "hyperparameters[0].test_value",
+    ),
+    ("hypers-not-list", {"hyperparameters": "units"}, "hyperparameters"),
+    ("computation-empty", {"computation": "  \n"}, "computation"),
+    ("computation-no-return", {"computation": "y = x * scale\n"}, "computation"),
+    ("input-shape-rank-1", {"example_input_shape": [8]}, "example_input_shape"),
+    ("input-shape-zero", {"example_input_shape": [8, 0]}, "example_input_shape"),
+    ("input-shape-strings", {"example_input_shape": ["8", 16]}, "example_input_shape"),
+    ("input-shape-not-list", {"example_input_shape": 16}, "example_input_shape"),
+    (
+        "input-shape-rank-too-small",
+        {"weights": kernel(shape=["input_shape[2]", "units"])},
+        "example_input_shape",
+    ),
+]
+
+# What only Python can check: the computation parsed, and unknown questions.
+BAD_FOR_CLI_ONLY = [
+    ("computation-syntax", {"computation": "return x +\n"}, "computation: line 1"),
+    ("computation-undefined-name", {"computation": "return np.tanh(x)\n"}, "computation"),
+    (
+        "computation-imports",
+        {"computation": "import tensorflow as tf\nreturn tf.nn.relu(x)\n"},
+        "computation: line 1",
+    ),
+    ("computation-bare-return", {"computation": "y = x\nreturn\n"}, "computation"),
+    (
+        "computation-return-in-nested-def",
+        {"computation": "def f():\n    return 1\ny = f()\n"},
+        "computation",
+    ),
+    ("unknown-question", {"layer_nmae": "Foo"}, "layer_nmae"),
+]
+
+
+def check(tmp_path, capsys, answers):
+    spec = tmp_path / "spec.yml"
+    spec.write_text(yaml.safe_dump(answers))
+    capsys.readouterr()
+    status = main(["check", str(spec)])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.mark.parametrize(("answers", "field"), [c[1:] for c in BAD], ids=[c[0] for c in BAD])
+def test_copier_and_check_refuse_with_the_same_message(tmp_path, capsys, answers, field):
+    dest = tmp_path / "project"
+    with pytest.raises(ValueError, match="Validation error") as refused:
+        render(dest, answers)
+    message = str(refused.value).split(": ", 1)[1]
+    assert message.startswith(f"{field}:"), message
+    assert "\n" not in message
+    assert not dest.exists() or not any(dest.iterdir()), "Copier wrote files for a bad answer"
+
+    status, out, err = check(tmp_path, capsys, answers)
+    assert status == 2 and out == ""
+    assert "Traceback" not in err
+    assert err.splitlines()[0] == message, "Copier and generator check disagree"
+
+
+@pytest.mark.parametrize(
+    ("answers", "field"), [c[1:] for c in BAD_FOR_CLI_ONLY], ids=[c[0] for c in BAD_FOR_CLI_ONLY]
+)
+def test_check_refuses_what_only_python_can_see(tmp_path, capsys, answers, field):
+    status, out, err = check(tmp_path, capsys, answers)
+    assert status == 2 and out == ""
+    assert "Traceback" not in err
+    assert err.startswith(field), err
+
+
+def test_the_table_is_large():
+    assert len(BAD) >= 30
+
+
+GOOD = [
+    (
+        "negative-axis",
+        {"weights": kernel(shape=["input_shape[-2]", "units"]), "example_input_shape": [4, 3, 5]},
+    ),
+    (
+        "no-hyperparameters",
+        {
+            "hyperparameters": [],
+            "weights": [{"name": "w_2", "shape": ["input_dim"], "initializer": "ones"}],
+            "computation": "return x * w_2\n",
+        },
+    ),
+    ("digits-and-underscores", {"layer_name": "Mlp2Block", "weights": kernel(name="kernel_2x")}),
+    ("mapping-with-no-config", {"weights": kernel(initializer={"class_name": "Orthogonal"})}),
+]
+
+
+@pytest.mark.parametrize("answers", [c[1] for c in GOOD], ids=[c[0] for c in GOOD])
+def test_good_edge_cases_are_accepted(tmp_path, capsys, answers):
+    if answers.get("weights", DEFAULT_WEIGHTS)[0]["name"] == "kernel_2x":
+        answers = {**answers, "computation": "return (ops.matmul(x, kernel_2x) + bias) * scale\n"}
+    status, out, err = check(tmp_path, capsys, answers)
+    assert status == 0 and out.startswith("ok: "), err
+    project = render(tmp_path / "project", answers)
+    for module in project.rglob("*.py"):
+        compile(module.read_text(), str(module), "exec")
+
+
+TRICKY_TEXT = 'He said """hi"""; import os; os.system("echo pwned") \\ end"'
+
+
+def test_text_answers_cannot_inject_code(tmp_path):
+    """Text reaches source only as docstrings and literals: whatever the text,
+    the module's statements are the generated ones and the values round-trip."""
+    tricky_default = '"; import os; os.system("echo pwned"); x = "\n\\\'\u00e9'
+    answers = {
+        "description": TRICKY_TEXT,
+        "hyperparameters": units(doc=TRICKY_TEXT)
+        + [{"name": "mode", "type": "str", "default": tricky_default, "doc": "'''"}],
+        "weights": kernel(
+            doc=TRICKY_TEXT,
+            initializer={
+                "class_name": "VarianceScaling",
+                "config": {"mode": '"); import os; ("', "distribution": "truncated_normal"},
+            },
+        ),
+    }
+    project = render(tmp_path / "project", answers)
+    module = project / "src" / "custom_layers" / "scaled_dense.py"
+    tree = ast.parse(module.read_text())
+    assert ast.get_docstring(tree).startswith(TRICKY_TEXT)
+    top_level = [type(node).__name__ for node in tree.body]
+    assert top_level == [
+        "Expr",
+        "Import",
+        "ImportFrom",
+        "ImportFrom",
+        "Assign",
+        "FunctionDef",
+        "ClassDef",
+    ]
+    layer = next(node for node in tree.body if isinstance(node, ast.ClassDef))
+    assert ast.get_docstring(layer).startswith(TRICKY_TEXT)
+    init = next(n for n in layer.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    defaults = dict(zip([a.arg for a in init.args.args[1:]], init.args.defaults, strict=True))
+    assert ast.literal_eval(defaults["mode"]) == tricky_default
+    assert ast.literal_eval(defaults["kernel_initializer"])["config"]["mode"] == '"); import os; ("'
+    test_module = project / "tests" / "test_scaled_dense.py"
+    ast.parse(test_module.read_text())
