@@ -28,7 +28,11 @@ def layer_files(spec):
 
 
 def new(spec, dest, template=None):
-    """Render the spec's layer into `dest` (a new or an existing project)."""
+    """Render the spec's layer into `dest` (a new or an existing project).
+
+    From this checkout, the checkout as it is (HEAD); from another template,
+    its newest release tag, as `copier copy` would.
+    """
     taken = [path for path in layer_files(spec) if (dest / path).exists()]
     if taken:
         raise InputError(
@@ -41,6 +45,7 @@ def new(spec, dest, template=None):
         str(template or REPO),
         str(dest),
         data=spec.answers,
+        vcs_ref=None if template else "HEAD",
         defaults=True,
         overwrite=False,
         unsafe=False,
@@ -70,7 +75,7 @@ def update(spec, project):
         answers_file=str(answers),
         defaults=True,
         overwrite=True,
-        vcs_ref=":current:",
+        vcs_ref=copier.VcsRef.CURRENT,
         unsafe=False,
         quiet=True,
     )

@@ -24,14 +24,15 @@ def load_spec(path):
     return yaml.safe_load(Path(path).read_text())
 
 
-def render(dest, data=None, **options):
-    """`copier copy` of this repo at HEAD, every unanswered question defaulted."""
+def render(dest, data=None, src=REPO, vcs_ref="HEAD", **options):
+    """`copier copy` of this repo (or `src`) at HEAD, every unanswered question
+    defaulted."""
     copier.run_copy(
-        str(REPO),
+        str(src),
         str(dest),
         data=data or {},
         defaults=True,
-        vcs_ref="HEAD",
+        vcs_ref=vcs_ref,
         unsafe=False,
         quiet=True,
         **options,
