@@ -9,7 +9,12 @@ from rendering import BACKENDS, CATALOG, load_spec
 
 LAYERS = ["scaled_dense"] + [load_spec(path).get("module_name", path.stem) for path in CATALOG]
 # Checks every layer's generated test module must run (and pass) on TensorFlow.
-MIN_TESTS = 18
+MIN_TESTS = 19
+# Distributed training must run, not be skipped, where its strategy lives.
+DISTRIBUTED = {
+    "tensorflow": "test_trains_under_mirrored_strategy",
+    "jax": "test_trains_under_data_parallel",
+}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -22,6 +27,8 @@ def test_generated_tests_pass(catalog_runs, backend, layer):
     ran = [o for o in outcomes if not o.skipped]
     if backend == "tensorflow":
         assert len(ran) >= MIN_TESTS, f"only {len(ran)} checks ran for {layer}"
+    if backend in DISTRIBUTED:
+        assert DISTRIBUTED[backend] in {o.name for o in ran}, f"{DISTRIBUTED[backend]} did not run"
 
 
 def test_every_layer_is_written(catalog_project):
