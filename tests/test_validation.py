@@ -299,7 +299,15 @@ def test_text_answers_cannot_inject_code(tmp_path):
     answers = {
         "description": TRICKY_TEXT,
         "hyperparameters": units(doc=TRICKY_TEXT)
-        + [{"name": "mode", "type": "str", "default": tricky_default, "doc": "'''"}],
+        + [
+            {
+                "name": "mode",
+                "type": "str",
+                "default": tricky_default,
+                "test_value": TRICKY_TEXT,
+                "doc": "'''",
+            }
+        ],
         "weights": kernel(
             doc=TRICKY_TEXT,
             initializer={
@@ -328,5 +336,9 @@ def test_text_answers_cannot_inject_code(tmp_path):
     defaults = dict(zip([a.arg for a in init.args.args[1:]], init.args.defaults, strict=True))
     assert ast.literal_eval(defaults["mode"]) == tricky_default
     assert ast.literal_eval(defaults["kernel_initializer"])["config"]["mode"] == '"); import os; ("'
-    test_module = project / "tests" / "test_scaled_dense.py"
-    ast.parse(test_module.read_text())
+    test_module = ast.parse((project / "tests" / "test_scaled_dense.py").read_text())
+    case = next(
+        n for n in test_module.body if isinstance(n, ast.Assign) and n.targets[0].id == "CASE"
+    )
+    test_values = next(k.value for k in case.value.keywords if k.arg == "test_values")
+    assert ast.literal_eval(test_values)["mode"] == TRICKY_TEXT
