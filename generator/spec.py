@@ -107,13 +107,17 @@ def _count(n, noun):
 
 
 def with_defaults(answers):
-    """The answers with every missing question filled from ``copier.yml``."""
+    """The answers with every missing question filled from ``copier.yml``,
+    and ``type: str`` answers made text, as Copier casts them."""
     full = {}
     for question, settings in copier_questions().items():
         if question.startswith("_") or settings.get("when") is False:
             continue
         if question in answers:
-            full[question] = answers[question]
+            value = answers[question]
+            if settings.get("type") == "str" and value is not None:
+                value = str(value)
+            full[question] = value
         elif question == "module_name":
             full[question] = snake_case(str(full.get("layer_name", "")))
         else:
@@ -181,6 +185,7 @@ class Checker:
     def __init__(self, answers):
         self.answers = answers
         self.problems = []
+        self.seen = {}
 
     def fail(self, field, message):
         self.problems.append(f"{field}: {message}")
@@ -231,36 +236,34 @@ class Checker:
                 names += [i.get("name") for i in self.answers[key] if isinstance(i, dict)]
         return [n for n in names if isinstance(n, str)]
 
-    def name(self, where, name, seen):
-        field = f"{where}.name"
+    def name(self, where, name):
+        """A weight or hyperparameter name; `self.seen` records where each was
+        first declared, across both lists."""
+        reserved = keras_names()["layer_attributes"]
         if not isinstance(name, str) or not IDENTIFIER.match(name):
-            self.fail(field, f"{show(name)} is not an identifier")
+            problem = f"{show(name)} is not an identifier"
         elif name.startswith("_"):
-            self.fail(field, f"{show(name)} must not start with '_'")
+            problem = f"{show(name)} must not start with '_'"
         elif name in keras_names()["python_keywords"]:
-            self.fail(field, f"{show(name)} is a Python keyword")
+            problem = f"{show(name)} is a Python keyword"
         elif name in COMPUTATION_NAMES:
-            self.fail(
-                field,
-                f"{show(name)} is a name the computation already sees ({', '.join(COMPUTATION_NAMES)})",
-            )
-        elif name in GENERATED_NAMES or name in keras_names()["layer_attributes"]:
-            self.fail(
-                field, f"{show(name)} would shadow an attribute or argument of keras.layers.Layer"
-            )
-        elif name in seen:
-            self.fail(field, f"{show(name)} is used twice (first at {seen[name]})")
+            problem = f"{show(name)} is a name the computation already sees ({', '.join(COMPUTATION_NAMES)})"
+        elif name in GENERATED_NAMES or name in reserved:
+            problem = f"{show(name)} would shadow an attribute or argument of keras.layers.Layer"
+        elif name in self.seen:
+            problem = f"{show(name)} is used twice (first at {self.seen[name]})"
         else:
-            seen[name] = where
-            return
-        seen.setdefault(name, where)
+            problem = None
+        if problem:
+            self.fail(f"{where}.name", problem)
+        if isinstance(name, str):
+            self.seen.setdefault(name, where)
 
     def hyperparameters(self, value):
-        seen = {}
         for where, hp in self.items("hyperparameters", value, HYPERPARAMETER_KEYS):
-            self.name(where, hp.get("name"), seen)
+            self.name(where, hp.get("name"))
             kind = hp.get("type")
-            if kind not in HYPERPARAMETER_TYPES:
+            if not isinstance(kind, str) or kind not in HYPERPARAMETER_TYPES:
                 self.fail(
                     f"{where}.type", f"{show(kind)} is not one of {', '.join(HYPERPARAMETER_TYPES)}"
                 )
@@ -277,7 +280,6 @@ class Checker:
                     f"{where}.test_value",
                     "must differ from the default (tests build the layer with it)",
                 )
-        self.seen_hyperparameters = seen
 
     def literal(self, field, value, kind):
         if (
@@ -290,24 +292,18 @@ class Checker:
             self.fail(field, f"{show(value)} is not a finite float")
 
     def int_hyperparameters(self):
-        return (
-            [
-                hp["name"]
-                for hp in self.answers["hyperparameters"] or []
-                if isinstance(hp, dict) and hp.get("type") == "int"
-            ]
-            if isinstance(self.answers["hyperparameters"], list)
-            else []
-        )
+        declared = self.answers["hyperparameters"]
+        if not isinstance(declared, list):
+            return []
+        return [hp["name"] for hp in declared if isinstance(hp, dict) and hp.get("type") == "int"]
 
     def weights(self, value):
         items = self.items("weights", value, WEIGHT_KEYS)
         if isinstance(value, list) and not value:
             self.fail("weights", "at least one weight is needed")
-        seen = dict(getattr(self, "seen_hyperparameters", {}))
         weight_names = [w.get("name") for _, w in items]
         for where, w in items:
-            self.name(where, w.get("name"), seen)
+            self.name(where, w.get("name"))
             self.shape(f"{where}.shape", w.get("shape"))
             for argument in WEIGHT_ARGUMENTS:
                 self.keras_object(
@@ -321,7 +317,7 @@ class Checker:
                 )
             if "doc" in w and not isinstance(w["doc"], str):
                 self.fail(f"{where}.doc", f"must be text, not {_kind(w['doc'])}")
-        for name, where in seen.items():
+        for name, where in self.seen.items():
             for weight in weight_names:
                 if isinstance(weight, str) and name in {
                     f"{weight}_{arg}" for arg in WEIGHT_ARGUMENTS
