@@ -1,5 +1,6 @@
 import pytest
 
+from mutants import VERDICTS, kill_table
 from rendering import BACKENDS, CATALOG, ProjectRun, load_spec, render
 
 
@@ -18,3 +19,12 @@ def catalog_runs(catalog_project):
     """The project's own tests on every backend, all started at once (they
     are separate processes, and the machine has cores to spare for them)."""
     return {backend: ProjectRun(catalog_project, backend) for backend in BACKENDS}
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The mutation kill table (tests/test_mutants.py), whenever mutants ran."""
+    verdicts = config.stash.get(VERDICTS, None)
+    if verdicts:
+        terminalreporter.write_sep("-", "mutation kill table")
+        for line in kill_table(verdicts):
+            terminalreporter.write_line(line)

@@ -65,19 +65,27 @@ def commit_all(project, message="generated"):
 
 
 def backend_env(backend, **extra):
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", **extra)
+    # The tests' tensors are tiny: on torch a second intra-op thread only spins,
+    # and on a busy two-core machine it made runs three times slower.
+    threads = {"OMP_NUM_THREADS": "1"} if backend == "torch" else {}
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", **threads, **extra)
     env.pop("PYTEST_ADDOPTS", None)
     return env
 
 
 @dataclass
 class Outcome:
-    """One generated test: its module, name, and failure text (None: passed)."""
+    """One generated test: its module, name, and failure text (None: passed).
+
+    `message` is the exception's message alone, without the traceback, whose
+    quoted source lines would match any text the test itself contains.
+    """
 
     module: str
     name: str
     failure: str | None
     skipped: bool = False
+    message: str | None = None
 
 
 @dataclass
@@ -88,6 +96,7 @@ class ProjectRun:
     project: Path
     backend: str
     args: tuple = ()
+    env: dict = field(default_factory=dict)  # extra environment variables
     process: subprocess.Popen = field(init=False)
 
     def __post_init__(self):
@@ -105,7 +114,7 @@ class ProjectRun:
                 *self.args,
             ],
             cwd=self.project,
-            env=backend_env(self.backend),
+            env=backend_env(self.backend, **self.env),
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -134,10 +143,17 @@ def parse_junit(path):
         problem = case.find("failure")
         if problem is None:
             problem = case.find("error")
-        failure = None
+        failure = message = None
         if problem is not None:
-            failure = f"{problem.get('message', '')}\n{problem.text or ''}"
+            message = problem.get("message", "")
+            failure = f"{message}\n{problem.text or ''}"
         outcomes.append(
-            Outcome(module, case.get("name"), failure, case.find("skipped") is not None)
+            Outcome(
+                module,
+                case.get("name"),
+                failure,
+                case.find("skipped") is not None,
+                message=message,
+            )
         )
     return outcomes

@@ -1,0 +1,138 @@
+"""The generated tracking test can fail: every mutant of a generated layer
+(tests/mutants.py) makes it fail, with a message that points at the fault.
+
+Each mutant is rendered by real Copier as a layer of its own, named after
+the mutant, into one shared project, next to each spec's layer unmutated;
+then the project's own tests run once, and each mutant is judged by the
+outcomes of its own test module.
+"""
+
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from itertools import repeat
+
+import pytest
+
+from generator.spec import with_defaults
+from mutants import DEFECTS, MUTANTS, VERDICTS, Mutant, MutationError, Verdict, kill_table
+from rendering import REPO, ProjectRun, load_spec, render
+
+# The default layer, one catalog layer with a regularizer and a non-trainable
+# weight, and one with a regularizer, a constraint and 3-D input.
+SPECS = {
+    "scaled_dense": {},
+    "frozen_normalizer": load_spec(REPO / "examples" / "catalog" / "frozen_normalizer.yml"),
+    "sequence_gate": load_spec(REPO / "examples" / "catalog" / "sequence_gate.yml"),
+}
+RESOLVED = {key: with_defaults(spec) for key, spec in SPECS.items()}
+CASES = [(key, m) for key, spec in RESOLVED.items() for m in MUTANTS if m.applies(spec)]
+# The checks are the same code on every backend (test_catalog runs them on
+# all three); PyTorch runs them several times faster than TensorFlow or JAX,
+# which compile each fit() step.
+BACKEND = "torch"
+
+
+@dataclass
+class MutationRun:
+    run: ProjectRun
+    unmutated: dict  # spec -> (path of the unmutated module, outcomes of its tests)
+    verdicts: dict  # (spec, mutant tag) -> Verdict
+
+
+@pytest.fixture(scope="session")
+def mutation_run(request, tmp_path_factory):
+    """Every spec's layer, unmutated and as each of its mutants, rendered into
+    one project whose tests then run once."""
+    project = tmp_path_factory.mktemp("mutants") / "project"
+    names = {  # (spec, mutant, or None for the unmutated layer) -> (class, module)
+        **{
+            (key, None): (f"{spec['layer_name']}Unmutated", f"{spec['module_name']}_unmutated")
+            for key, spec in RESOLVED.items()
+        },
+        **{(key, m): m.names(RESOLVED[key]) for key, m in CASES},
+    }
+    answers = [
+        {**SPECS[key], "layer_name": layer_name, "module_name": module_name}
+        for (key, _), (layer_name, module_name) in names.items()
+    ]
+    # Copier spends much of a render waiting on a clone of the template, so
+    # two renders at a time overlap. The first one alone writes the files that
+    # layers share; the others find them identical and leave them alone.
+    render(project, answers[0])
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(render, repeat(project), answers[1:]))
+
+    def module(key, m):
+        return project / "src" / RESOLVED[key]["package_name"] / f"{names[key, m][1]}.py"
+
+    keywords = {}
+    for key, m in CASES:
+        source, keywords[key, m] = m.apply(module(key, m).read_text(), RESOLVED[key])
+        module(key, m).write_text(source)
+    # A mutant that breaks its module's import must not stop the others'
+    # tests. Verdicts read failure messages only: without tracebacks, which
+    # pytest formats at length for every failure, the run is a quarter faster.
+    options = ("--continue-on-collection-errors", "--tb=line")
+    run = ProjectRun(project, BACKEND, options)
+
+    def outcomes(key, m):
+        return run.of_module(f"test_{names[key, m][1]}")
+
+    verdicts = {
+        (key, m.tag): Verdict(key, m, keywords[key, m], outcomes(key, m)) for key, m in CASES
+    }
+    request.config.stash[VERDICTS] = list(verdicts.values())
+    unmutated = {key: (module(key, None), outcomes(key, None)) for key in SPECS}
+    return MutationRun(run, unmutated, verdicts)
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_unmutated_layer_passes(mutation_run, spec):
+    _, outcomes = mutation_run.unmutated[spec]
+    assert outcomes, f"no test of the unmutated {spec} ran:\n{mutation_run.run.output()[-3000:]}"
+    failures = [f"{o.name}: {o.failure}" for o in outcomes if o.failure]
+    assert not failures, "a kill means nothing if the unmutated layer fails:\n" + "\n\n".join(
+        failures
+    )
+
+
+@pytest.mark.parametrize(("spec", "mutant"), CASES, ids=[f"{k}-{m.tag}" for k, m in CASES])
+def test_mutant_is_killed(mutation_run, spec, mutant):
+    verdict = mutation_run.verdicts[spec, mutant.tag]
+    assert verdict.outcomes, (
+        f"no test of mutant {mutant.tag} ran:\n{mutation_run.run.output()[-3000:]}"
+    )
+    assert verdict.failures, (
+        f"mutant {mutant.tag} ({DEFECTS[mutant.defect]}) survived: "
+        f"all {len(verdict.outcomes)} generated tests pass"
+    )
+    messages = "\n\n".join(f"{o.name}: {o.message}" for o in verdict.failures)
+    assert verdict.caught_by, (
+        f"mutant {mutant.tag} fails, but no failure message names "
+        f"{' and '.join(verdict.keywords)}:\n{messages}"
+    )
+
+
+def test_kill_rate(mutation_run):
+    verdicts = list(mutation_run.verdicts.values())
+    killed = sum(v.caught_by is not None for v in verdicts)
+    assert len(verdicts) == len(CASES)
+    assert killed == len(verdicts), "\n".join(kill_table(verdicts))
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_every_defect_has_a_mutant(spec):
+    planted = {m.defect for m in MUTANTS if m.applies(RESOLVED[spec])}
+    assert planted == set(DEFECTS), f"no mutant plants defects {sorted(set(DEFECTS) - planted)}"
+
+
+def test_a_mutant_that_changes_nothing_is_an_error(mutation_run):
+    path, _ = mutation_run.unmutated["scaled_dense"]
+    spec = RESOLVED["scaled_dense"]
+    plain_lambda = next(m for m in MUTANTS if m.name == "plain_lambda")
+    once, _ = plain_lambda.apply(path.read_text(), spec)
+    with pytest.raises(MutationError, match=r"0 matches of BoundLambda"):
+        plain_lambda.apply(once, spec)
+    unchanged = Mutant(0, "unchanged", lambda source, spec: (source, ()), lambda spec: True)
+    with pytest.raises(MutationError, match="unchanged"):
+        unchanged.apply(once, spec)
