@@ -156,11 +156,13 @@ def gradients(layer, x):
     """Gradient of a random projection of the output for each trainable
     weight, with the backend's own autodiff. A random projection, not a sum:
     a sum can have zero gradient by symmetry (a softmax output sums to 1)."""
+    trainable = layer.trainable_variables
+    if not trainable:
+        return []
     shape = tuple(ops.shape(layer(x)))
     probe = ops.convert_to_tensor(
         np.random.default_rng(2).standard_normal(shape).astype("float32")
     )
-    trainable = layer.trainable_variables
     if BACKEND == "tensorflow":
         import tensorflow as tf
 
