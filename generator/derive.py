@@ -36,7 +36,7 @@ def _known(module, registry):
         class_names.add(name)
         try:
             module.get(name)
-        except Exception:  # noqa: BLE001 - any failure means "not usable bare"
+        except Exception:  # any failure means "not usable bare"
             continue
         names.add(name)
     return {"names": sorted(names), "class_names": sorted(class_names)}

@@ -101,7 +101,7 @@ class ProjectRun:
 
     def __post_init__(self):
         self.report = self.project / f".results-{self.backend}.xml"
-        self.log = open(self.project / f".results-{self.backend}.log", "w")  # noqa: SIM115
+        self.log = open(self.project / f".results-{self.backend}.log", "w")
         self.process = subprocess.Popen(
             [
                 sys.executable,

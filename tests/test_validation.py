@@ -277,15 +277,20 @@ GOOD = [
             "computation": "return x * w_2\n",
         },
     ),
-    ("digits-and-underscores", {"layer_name": "Mlp2Block", "weights": kernel(name="kernel_2x")}),
+    (
+        "digits-and-underscores",
+        {
+            "layer_name": "Mlp2Block",
+            "weights": kernel(name="kernel_2x"),
+            "computation": "return (ops.matmul(x, kernel_2x) + bias) * scale\n",
+        },
+    ),
     ("mapping-with-no-config", {"weights": kernel(initializer={"class_name": "Orthogonal"})}),
 ]
 
 
 @pytest.mark.parametrize("answers", [c[1] for c in GOOD], ids=[c[0] for c in GOOD])
 def test_good_edge_cases_are_accepted(tmp_path, capsys, answers):
-    if answers.get("weights", DEFAULT_WEIGHTS)[0]["name"] == "kernel_2x":
-        answers = {**answers, "computation": "return (ops.matmul(x, kernel_2x) + bias) * scale\n"}
     status, out, err = check(tmp_path, capsys, answers)
     assert status == 0 and out.startswith("ok: "), err
     project = render(tmp_path / "project", answers)
