@@ -10,10 +10,11 @@ from pathlib import Path
 
 import yaml
 
+from generator import template
 from generator.errors import InputError
 from generator.spec import SpecError, parse
 
-EXIT_OK, EXIT_PROBLEM = 0, 2
+EXIT_OK, EXIT_BUG, EXIT_PROBLEM, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def load(path):
@@ -49,6 +50,11 @@ def new(args):
     for path in written:
         print(f"  {path}")
     print(f"test it: cd {args.dest} && python -m pytest")
+    if not args.template and not template.is_checkout():
+        print(
+            "note: rendered from the template this install carries, which has no "
+            "versions: to update later, make layers with --template <git URL or path>"
+        )
 
 
 def update(args):
@@ -98,4 +104,10 @@ def main(argv=None):
     except InputError as error:
         print(error, file=sys.stderr)
         return EXIT_PROBLEM
+    except KeyboardInterrupt:
+        print("interrupted: nothing more was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # the last resort: a bug, still one line
+        print(f"internal error ({type(error).__name__}): {error}", file=sys.stderr)
+        return EXIT_BUG
     return EXIT_OK

@@ -8,6 +8,7 @@ test of this repo re-derives them and fails if the stored file is stale.
 Run: ``python -m generator.derive`` (writes the file) or ``--check``.
 """
 
+import builtins
 import inspect
 import json
 import keyword
@@ -76,7 +77,10 @@ def derive_backend():
 
 def derive():
     """Union over every installed backend; each is probed in its own process."""
-    merged = {"python_keywords": sorted(set(keyword.kwlist) | set(keyword.softkwlist))}
+    merged = {
+        "python_keywords": sorted(set(keyword.kwlist) | set(keyword.softkwlist)),
+        "python_builtins": sorted(dir(builtins)),
+    }
     for backend in BACKENDS:
         env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
         code = "import json, generator.derive as d; print(json.dumps(d.derive_backend()))"

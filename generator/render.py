@@ -9,8 +9,8 @@ from pathlib import Path
 
 import copier
 
+from generator import template as source
 from generator.errors import InputError
-from generator.spec import REPO
 
 
 def answers_file(spec):
@@ -31,7 +31,8 @@ def new(spec, dest, template=None):
     """Render the spec's layer into `dest` (a new or an existing project).
 
     From this checkout, the checkout as it is (HEAD); from another template,
-    its newest release tag, as `copier copy` would.
+    its newest release tag, as `copier copy` would; from an installed copy,
+    the template files it carries.
     """
     taken = [path for path in layer_files(spec) if (dest / path).exists()]
     if taken:
@@ -42,10 +43,10 @@ def new(spec, dest, template=None):
     before = _files(dest)
     _run(
         copier.run_copy,
-        str(template or REPO),
+        str(template or source.ROOT),
         str(dest),
         data=spec.answers,
-        vcs_ref=None if template else "HEAD",
+        vcs_ref="HEAD" if not template and source.is_checkout() else None,
         defaults=True,
         overwrite=False,
         unsafe=False,

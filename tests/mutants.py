@@ -218,13 +218,15 @@ def assignment(source, within, attribute):
 
 
 def inner_lambda(source):
-    """The `BoundLambda(...)` call of build()."""
+    """The `_lambda.BoundLambda(...)` call of build()."""
     return find(
         source,
         "build",
         "BoundLambda(...)",
         lambda n: (
-            isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "BoundLambda"
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and n.func.attr == "BoundLambda"
         ),
     )
 
@@ -367,7 +369,7 @@ def weight_in_call(source, spec):
     text = (
         f"{indent}input_shape = inputs.shape\n"
         + created
-        + f"{indent}self.lambda_layer.arguments[{weight!r}] = self.{weight}\n"
+        + f"{indent}self._forward.arguments[{weight!r}] = self.{weight}\n"
         + lines_of(source, returned)
     )
     return replace_lines(source, returned, text), (quoted(weight), "add_weight() in build()")
@@ -483,8 +485,17 @@ def trainable_flag(weight, flag):
 
     def edit(source, spec):
         name = weight(spec)
-        value = keyword(add_weight(source, name).value, "trainable").value
-        return splice(source, value, str(flag)), (quoted(name), "trainable")
+        call = add_weight(source, name).value
+        if flag:
+            mutated = splice(source, keyword(call, "trainable").value, "True")
+        else:
+            # A trainable weight is created without the flag: it is the default.
+            last = call.keywords[-1]
+            indent = " " * last.col_offset
+            mutated = replace_lines(
+                source, last, lines_of(source, last) + f"{indent}trainable=False,\n"
+            )
+        return mutated, (quoted(name), "trainable")
 
     return edit
 
@@ -521,8 +532,10 @@ def output_shape_off_by_one(source, spec):
 @mutant(13)
 def lambda_created_in_call(source, spec):
     """The blog's pattern: a new Lambda, with the same arguments, on every call."""
-    created = segment(source, inner_lambda(source)).replace("BoundLambda", "keras.layers.Lambda", 1)
-    called = find(source, "call", "self.lambda_layer", lambda n: is_self(n, "lambda_layer"))
+    created = segment(source, inner_lambda(source)).replace(
+        "_lambda.BoundLambda", "keras.layers.Lambda", 1
+    )
+    called = find(source, "call", "self._forward", lambda n: is_self(n, "_forward"))
     return splice(source, called, created), ("created", "Lambda")
 
 

@@ -9,6 +9,7 @@ import sys
 import pytest
 import yaml
 
+from generator.spec import with_defaults
 from rendering import REPO, commit_all, git, load_spec, render
 
 SECOND_LAYER = load_spec(REPO / "examples" / "catalog" / "frozen_normalizer.yml")
@@ -86,8 +87,8 @@ def run_project_tests(project):
 
 def new_spec():
     """The default spec changed: another weight, initializer and default."""
-    spec = yaml.safe_load((REPO / "copier.yml").read_text())
-    answers = {q: spec[q]["default"] for q in ("hyperparameters", "weights", "computation")}
+    defaults = with_defaults({})
+    answers = {q: defaults[q] for q in ("hyperparameters", "weights", "computation")}
     answers["hyperparameters"][0]["default"] = 24
     answers["weights"][0]["initializer"] = "he_uniform"
     answers["weights"].append({"name": "shift", "shape": ["units"], "initializer": "zeros"})

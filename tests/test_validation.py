@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 from generator.cli import main
-from generator.spec import copier_questions
+from generator.spec import with_defaults
 from rendering import render
 
-DEFAULT_WEIGHTS = copier_questions()["weights"]["default"]
+DEFAULT_WEIGHTS = with_defaults({})["weights"]
 
 
 def kernel(**changes):
@@ -88,7 +88,7 @@ BAD = [
     ("dim-unknown-name", {"weights": kernel(shape=["input_dim", "unit"])}, "weights[0].shape[1]"),
     (
         "dim-float-hyperparameter",
-        {"hyperparameters": units(type="float", default=2.0)},
+        {"hyperparameters": units(type="float", default=2.0), "weights": kernel()},
         "weights[0].shape[1]",
     ),
     (
@@ -201,7 +201,7 @@ BAD = [
     ("input-shape-not-list", {"example_input_shape": 16}, "example_input_shape"),
     (
         "input-shape-rank-too-small",
-        {"weights": kernel(shape=["input_shape[2]", "units"])},
+        {"weights": kernel(shape=["input_shape[2]", "units"]), "example_input_shape": [8, 16]},
         "example_input_shape",
     ),
 ]
@@ -336,15 +336,22 @@ def test_text_answers_cannot_inject_code(tmp_path):
         "ImportFrom",
         "ImportFrom",
         "Assign",
+        "Assign",
         "FunctionDef",
         "ClassDef",
     ]
+    constants = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+    }
     layer = next(node for node in tree.body if isinstance(node, ast.ClassDef))
     assert ast.get_docstring(layer).startswith(TRICKY_TEXT)
     init = next(n for n in layer.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
     defaults = dict(zip([a.arg for a in init.args.args[1:]], init.args.defaults, strict=True))
     assert ast.literal_eval(defaults["mode"]) == tricky_default
-    assert ast.literal_eval(defaults["kernel_initializer"])["config"]["mode"] == '"); import os; ("'
+    assert ast.unparse(defaults["kernel_initializer"]) == "KERNEL_INITIALIZER"
+    assert constants["KERNEL_INITIALIZER"]["config"]["mode"] == '"); import os; ("'
     test_module = ast.parse((project / "tests" / "test_scaled_dense.py").read_text())
     case = next(
         n for n in test_module.body if isinstance(n, ast.Assign) and n.targets[0].id == "CASE"

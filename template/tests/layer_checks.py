@@ -36,10 +36,10 @@ class WeightSpec:
 
     name: str
     shape: tuple
-    trainable: bool = True
-    initializer: object = "glorot_uniform"
-    regularizer: object = None
-    constraint: object = None
+    trainable: bool
+    initializer: object
+    regularizer: object
+    constraint: object
 
 
 @dataclass(frozen=True)
@@ -214,11 +214,11 @@ class LayerTrackingTests:
 
     def test_lambda_receives_the_layers_own_variables(self):
         layer = self.case.build()
-        assert layer.lambda_layer.function is self.case.forward, (
+        assert layer._forward.function is self.case.forward, (
             "the Lambda does not run the registered forward function"
         )
         for w in self.case.weights:
-            received = layer.lambda_layer.arguments.get(w.name)
+            received = layer._forward.arguments.get(w.name)
             assert received is variable(layer, w.name), (
                 f"the Lambda receives {type(received).__name__} for weight "
                 f"'{w.name}', not the layer's variable (a copy or a stopped "
@@ -498,8 +498,8 @@ class LayerTrackingTests:
     def test_mixed_precision(self):
         layer = self.case.layer_class(dtype="mixed_float16")
         y = layer(self.case.inputs())
-        assert layer.lambda_layer.dtype_policy.name == "mixed_float16", (
-            f"the Lambda runs under dtype policy '{layer.lambda_layer.dtype_policy.name}', "
+        assert layer._forward.dtype_policy.name == "mixed_float16", (
+            f"the Lambda runs under dtype policy '{layer._forward.dtype_policy.name}', "
             "not the layer's 'mixed_float16'"
         )
         for v in layer.weights:

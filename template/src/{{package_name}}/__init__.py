@@ -5,14 +5,25 @@ layer with Keras, so a saved `.keras` file loads with no `custom_objects`.
 Modules are found, not listed: generating another layer needs no edit here.
 """
 
-import importlib
-import pkgutil
 
-__all__ = []
+def _export_layers(namespace):
+    """Import every layer module; return the names they export.
 
-for _module in pkgutil.iter_modules(__path__):
-    if not _module.name.startswith("_"):
-        _layers = importlib.import_module(f"{__name__}.{_module.name}")
-        for _name in getattr(_layers, "__all__", ()):
-            globals()[_name] = getattr(_layers, _name)
-            __all__.append(_name)
+    The imports are local: importing a submodule sets an attribute of this
+    package, which would replace a global of the same name (a layer module
+    named `importlib`, say) between two imports.
+    """
+    import importlib
+    import pkgutil
+
+    exported = []
+    for info in pkgutil.iter_modules(namespace["__path__"]):
+        if not info.name.startswith("_"):
+            module = importlib.import_module(f"{namespace['__name__']}.{info.name}")
+            for name in getattr(module, "__all__", ()):
+                namespace[name] = getattr(module, name)
+                exported.append(name)
+    return exported
+
+
+__all__ = _export_layers(globals())

@@ -1,0 +1,86 @@
+"""The spec's rules, defaults and normalized form, run as Copier runs them.
+
+They are Jinja macros in ``generator/includes/``, written once: Copier runs
+them as its questions' validators and defaults, and this module runs the same
+macros in a Jinja environment built as Copier builds its own (sandboxed, the
+Ansible filters Copier loads, the template's ``_envops``). So `generator
+check` and Copier cannot disagree, and no rule needs `--trust`.
+"""
+
+import json
+from functools import cache
+
+import jinja2
+import yaml
+from jinja2.sandbox import SandboxedEnvironment
+
+from generator.template import COPIER_YML, ROOT
+
+# Copier loads these filters (regex_search, to_json, ...) for every template.
+_COPIER_EXTENSIONS = ["jinja2_ansible_filters.AnsibleCoreFiltersExtension"]
+_UNDEFINED = {
+    "jinja2.Undefined": jinja2.Undefined,
+    "jinja2.StrictUndefined": jinja2.StrictUndefined,
+}
+_PROBLEMS = (
+    "{% from 'generator/includes/rules.jinja' import problems with context %}"
+    "{{ problems(question, reading=reading) }}"
+)
+
+
+@cache
+def copier_config():
+    """copier.yml: the questions, in order, and the template's settings."""
+    return yaml.safe_load(COPIER_YML.read_text(encoding="utf-8"))
+
+
+def questions():
+    """Each question's settings, in the order Copier asks them."""
+    return {name: q for name, q in copier_config().items() if not name.startswith("_")}
+
+
+@cache
+def environment():
+    envops = dict(copier_config().get("_envops", {}))
+    envops["undefined"] = _UNDEFINED[envops.get("undefined", "jinja2.Undefined")]
+    return SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(ROOT),
+        extensions=_COPIER_EXTENSIONS,
+        # Compiling the rules costs more than running them: Jinja's own cache
+        # (in the temporary folder, keyed by each template's source) keeps
+        # `generator check` quick after its first run.
+        bytecode_cache=jinja2.FileSystemBytecodeCache(),
+        **envops,
+    )
+
+
+def render(source, context):
+    return environment().from_string(source).render(context)
+
+
+def cast(question, value):
+    """An answer as Copier casts it to its question's type."""
+    kind = questions()[question].get("type", "yaml")
+    if kind == "str":
+        return value if value is None else str(value)
+    if kind in ("yaml", "json") and isinstance(value, str):
+        return yaml.safe_load(value) if kind == "yaml" else json.loads(value)
+    return value
+
+
+def default(question, answers):
+    """A question's default, worked out from the answers before it."""
+    value = questions()[question].get("default")
+    if isinstance(value, str):
+        value = render(value, answers)
+        if questions()[question].get("type") == "str":
+            return value
+        return cast(question, value)
+    return value
+
+
+def problems(question, answers, reading=True):
+    """Every problem of one answer, given the answers (earlier ones at least);
+    without `reading`, the computation's names are not read."""
+    text = render(_PROBLEMS, {**answers, "question": question, "reading": reading})
+    return text.splitlines()
