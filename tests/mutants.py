@@ -33,7 +33,11 @@ DEFECTS = {
     11: "a weight has the wrong shape",
     12: "compute_output_shape disagrees with call()",
     13: "the Lambda is created again on every call",
+    14: "the constructor does not check a hyperparameter",
+    15: "the traced output shape is not saved: loading traces again",
 }
+# Defects that only a layer with hyperparameters can have.
+NEED_HYPERPARAMETERS = {14}
 ARGUMENTS = ("initializer", "regularizer", "constraint")
 # The verdicts of a session's mutants, for the terminal summary (tests/conftest.py).
 VERDICTS = pytest.StashKey[list]()
@@ -399,7 +403,13 @@ def no_dtype_policy(source, spec):
 
 @mutant(5)
 def plain_lambda(source, spec):
-    return splice(source, inner_lambda(source).func, "keras.layers.Lambda"), ("stored once",)
+    """The Lambda keeps everything but saves variables as a plain Lambda does."""
+    saving = ", ".join(
+        f'"{method}": keras.layers.Lambda.{method}'
+        for method in ("save_own_variables", "load_own_variables")
+    )
+    plain = f'type("PlainLambda", (_lambda.BoundLambda,), {{{saving}}})'
+    return splice(source, inner_lambda(source).func, plain), ("stored once",)
 
 
 def unregistered(source, node):
@@ -537,6 +547,23 @@ def lambda_created_in_call(source, spec):
     )
     called = find(source, "call", "self._forward", lambda n: is_self(n, "_forward"))
     return splice(source, called, created), ("created", "Lambda")
+
+
+@mutant(14, applies=has_hyperparameters)
+def hyperparameter_unchecked(source, spec):
+    name = hyperparameter(spec)
+    stored = assignment(source, "__init__", name)
+    init = scope(ast.parse(source), "__init__")
+    position = next(i for i, node in enumerate(init.body) if node.lineno == stored.lineno)
+    check = init.body[position - 1]
+    if not isinstance(check, ast.If):
+        raise MutationError(f"__init__ does not check {name} before storing it")
+    return delete(source, check), (quoted(name), "accepted")
+
+
+@mutant(15)
+def traced_shapes_not_saved(source, spec):
+    return delete(source, scope(ast.parse(source), "get_build_config")), ("traced",)
 
 
 @dataclass

@@ -96,3 +96,12 @@ def test_new_with_a_bad_spec_writes_nothing(tmp_path):
     dest = tmp_path / "project"
     assert_refused(generator("new", str(spec), str(dest)), "weights: at least one weight")
     assert not dest.exists()
+
+
+def test_the_readmes_spec_is_valid(tmp_path):
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("```yaml\npackage_name:") + len("```yaml\n")
+    spec = tmp_path / "readme.yml"
+    spec.write_text(readme[start : readme.index("```", start)])
+    proc = generator("check", str(spec))
+    assert proc.returncode == 0, proc.stderr

@@ -12,7 +12,7 @@ import inspect
 import io
 import json
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from unittest import mock
 
 import h5py
@@ -52,6 +52,7 @@ class LayerCase:
     input_shape: tuple
     weights: tuple
     test_values: dict
+    choices: dict = field(default_factory=dict)
 
     def inputs(self, batches=1, seed=0):
         rng = np.random.default_rng(seed)
@@ -187,6 +188,17 @@ def gradients(layer, x):
     pytest.skip(f"no gradient check for backend {BACKEND}")
 
 
+def wrong_values(value, choices=None):
+    """Values a constructor argument whose valid values include `value` (and
+    are `choices`, when given) must refuse: another type, another text."""
+    if isinstance(value, bool):
+        return ["yes", 1]
+    if isinstance(value, (int, float)):
+        return [str(value), True]
+    outside = "-".join(choices or ()) + "-other"
+    return [3] + ([outside] if choices else [])
+
+
 def lambdas_created_by(action):
     """How many Keras `Lambda` layers `action()` creates."""
     created = []
@@ -199,6 +211,20 @@ def lambdas_created_by(action):
     with mock.patch.object(keras.layers.Lambda, "__init__", counting):
         action()
     return len(created)
+
+
+def traces_during(action):
+    """How many times `action()` traces a Lambda's computation for its shape."""
+    traced = []
+    original = keras.layers.Lambda.compute_output_shape
+
+    def counting(self, input_shape):
+        traced.append(input_shape)
+        return original(self, input_shape)
+
+    with mock.patch.object(keras.layers.Lambda, "compute_output_shape", counting):
+        action()
+    return len(traced)
 
 
 class LayerTrackingTests:
@@ -307,6 +333,16 @@ class LayerTrackingTests:
             ops.convert_to_numpy(layer(x)),
             err_msg="a layer rebuilt from get_config() computes another output",
         )
+
+    def test_constructor_refuses_wrong_values(self):
+        for name, value in self.case.test_values.items():
+            for wrong in wrong_values(value, self.case.choices.get(name)):
+                with pytest.raises(ValueError, match=f"`{name}`"):
+                    self.case.layer_class(**{name: wrong})
+                    pytest.fail(
+                        f"{self.case.layer_class.__name__}({name}={wrong!r}) was "
+                        f"accepted: the constructor must refuse it, naming '{name}'"
+                    )
 
     def test_signature_arguments_are_all_in_config(self):
         layer = self.case.layer_class()
@@ -420,7 +456,13 @@ class LayerTrackingTests:
             f"the .keras file stores {len(stored)} weight arrays for "
             f"{len(model.weights)} weights (each must be stored once): {stored}"
         )
-        loaded = keras.saving.load_model(path)
+        loaded = []
+        traced = traces_during(lambda: loaded.append(keras.saving.load_model(path)))
+        loaded = loaded[0]
+        assert traced == 0, (
+            f"loading traced the computation {traced} times: the traced output "
+            "shape is not saved with the build config"
+        )
         for saved, reloaded in zip(model.weights, loaded.weights, strict=True):
             np.testing.assert_array_equal(
                 ops.convert_to_numpy(reloaded),

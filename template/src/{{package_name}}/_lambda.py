@@ -3,6 +3,9 @@
 Shared by every layer of the package; generated, do not edit.
 """
 
+import hashlib
+import json
+
 import keras
 
 
@@ -14,10 +17,52 @@ class BoundLambda(keras.layers.Lambda):
     be written twice to a `.keras` file. The parent saves and loads them; this
     layer saves nothing of its own. It is never serialized either: the parent
     creates it again in `build()`.
+
+    Its output shape is the computation traced symbolically, which costs
+    milliseconds: each traced shape is remembered, and the parent saves them
+    in its build config so that loading a model traces nothing again.
     """
+
+    def __init__(self, function, **kwargs):
+        super().__init__(function, **kwargs)
+        self._traced = {}
+
+    def compute_output_shape(self, input_shape):
+        key = json.dumps(input_shape)
+        if key not in self._traced:
+            self._traced[key] = super().compute_output_shape(input_shape)
+        return self._traced[key]
+
+    def traced_shapes(self):
+        """The shapes traced so far, for the parent's build config."""
+        return {
+            "computation": _fingerprint(self.function),
+            "shapes": [[json.loads(key), shape] for key, shape in self._traced.items()],
+        }
+
+    def remember(self, traced):
+        """Take shapes traced before a save, if the computation is the same."""
+        if traced and traced.get("computation") == _fingerprint(self.function):
+            for input_shape, output_shape in traced["shapes"]:
+                self._traced[json.dumps(input_shape)] = _shape(output_shape)
 
     def save_own_variables(self, store):
         pass
 
     def load_own_variables(self, store):
         pass
+
+
+def _fingerprint(function):
+    """What identifies a computation's code, wherever the module lies."""
+    code = function.__code__
+    return hashlib.sha256(
+        repr((code.co_code, code.co_consts, code.co_names, code.co_varnames)).encode()
+    ).hexdigest()
+
+
+def _shape(value):
+    """A shape read back from JSON: tuples again, nested as it was."""
+    if isinstance(value, list) and all(v is None or isinstance(v, int) for v in value):
+        return tuple(value)
+    return type(value)(_shape(v) for v in value) if isinstance(value, list) else value
