@@ -100,7 +100,7 @@ def saving_rows(generated, rounds):
         stored = {name: weight_bytes(path) for name, path in paths.items()}
         return [
             bytes_row("", stored["generated"], stored["dense"], Bar(1.0, "==")),
-            ratio_row(f"save + load ({SAVE_DIM}x{SAVE_DIM})", result, Bar(1.10)),
+            ratio_row(f"save + load ({SAVE_DIM}x{SAVE_DIM})", result, Bar(1.05)),
             *(
                 bytes_row(label, stored[name], stored["dense"], note=reload(paths[name]))
                 for name, label in PATTERNS.items()

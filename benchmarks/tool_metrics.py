@@ -46,7 +46,7 @@ def copier_copy(template, destinations):
 def copier_row(template, floor, destinations, rounds):
     result = compare(copier_copy(template, destinations), copier_copy(floor, destinations), rounds)
     return ratio_row(
-        "copier copy --defaults: one layer / trivial template", result, Bar(1.5, aim=True), unit="s"
+        "copier copy --defaults: one layer / trivial template", result, Bar(1.3), unit="s"
     )
 
 
@@ -61,7 +61,7 @@ def check_rows(spec, rounds):
     # A user waits for the wall clock: that is what this bar is about.
     seconds = Spread.of(result.wall.candidate)
     floor = Spread.of(result.wall.reference).median
-    bar = Bar(0.5, "<", " s")
+    bar = Bar(0.3, "<", " s")
     return [
         Row(
             "python -m generator check <spec> (slowest round)",

@@ -1,7 +1,7 @@
 import pytest
 
 from mutants import VERDICTS, kill_table
-from rendering import BACKENDS, CATALOG, ProjectRun, load_spec, render
+from rendering import BACKENDS, CATALOG, PARTIAL_SPECS, ProjectRun, load_spec, render
 
 
 @pytest.fixture(scope="session")
@@ -11,6 +11,8 @@ def catalog_project(tmp_path_factory):
     project = render(tmp_path_factory.mktemp("catalog") / "project")
     for spec in CATALOG:
         render(project, load_spec(spec))
+    for spec in PARTIAL_SPECS.values():
+        render(project, spec)
     return project
 
 

@@ -17,6 +17,25 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 CATALOG = sorted((REPO / "examples" / "catalog").glob("*.yml"))
+# Partial specs whose later answers are left to defaults that must fit the
+# earlier ones (the default weights need an int hyperparameter, the default
+# example input is 2-D): each must still make a layer that passes its tests.
+PARTIAL_SPECS = {
+    "flag_gate": {
+        "layer_name": "FlagGate",
+        "hyperparameters": [{"name": "flag", "type": "bool", "default": True}],
+    },
+    "no_arguments": {"layer_name": "NoArguments", "hyperparameters": []},
+    "deep_axis": {
+        "layer_name": "DeepAxis",
+        "hyperparameters": [{"name": "rate", "type": "float", "default": 0.5}],
+        "weights": [{"name": "w", "shape": ["input_shape[3]", "input_shape[-1]"]}],
+    },
+    "kernel_sized": {
+        "layer_name": "KernelSized",
+        "hyperparameters": [{"name": "kernel", "type": "int", "default": 4}],
+    },
+}
 BACKENDS = ("tensorflow", "jax", "torch")
 
 

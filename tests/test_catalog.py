@@ -5,9 +5,13 @@ import subprocess
 
 import pytest
 
-from rendering import BACKENDS, CATALOG, load_spec
+from rendering import BACKENDS, CATALOG, PARTIAL_SPECS, load_spec
 
-LAYERS = ["scaled_dense"] + [load_spec(path).get("module_name", path.stem) for path in CATALOG]
+LAYERS = (
+    ["scaled_dense"]
+    + [load_spec(path).get("module_name", path.stem) for path in CATALOG]
+    + list(PARTIAL_SPECS)
+)
 # Checks every layer's generated test module must run (and pass) on TensorFlow.
 MIN_TESTS = 19
 # Distributed training must run, not be skipped, where its strategy lives.
