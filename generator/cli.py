@@ -100,7 +100,12 @@ def parser():
         description="new SPEC DEST: check a spec file, then render its layer into DEST. "
         "new [DEST]: ask for the spec one question at a time (DEST default: .).",
     )
-    command.add_argument("paths", nargs="*", metavar="[SPEC] [DEST]")
+    command.add_argument(
+        "paths",
+        nargs="*",
+        metavar="[SPEC] [DEST]",
+        help="a spec file and the project folder, or the project folder alone",
+    )
     command.add_argument(
         "--template", default=None, help="template path or URL (default: this checkout)"
     )

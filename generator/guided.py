@@ -26,8 +26,9 @@ from generator.spec import Spec, SpecError, parse, with_defaults
 
 KERAS_NAMES = Path(__file__).with_name("keras_names.json")
 HYPERPARAMETER_TYPES = ("int", "float", "bool", "str")
-# A dimension as typed in a shape: input_shape[i] whole, else up to a comma.
-DIMENSION = re.compile(r"input_shape\[[^\]]*\]|[^,\s\[\]]+")
+# A dimension as typed in a shape: input_shape[i] whole, else up to a comma;
+# quotes, brackets and spaces around dimensions are dropped.
+DIMENSION = re.compile(r"input_shape\[[^\]]*\]|[^,\s\[\]'\"]+")
 
 
 def ask_spec(stdin, stdout, dest):
@@ -67,22 +68,25 @@ class Interview:
                 return found
         return layer_taken(answers, self.dest) if "layer_name" in fields else []
 
-    def ask(self, path, question, read=str.strip, **options):
+    def ask(self, path, question, read=str.strip, default="", **options):
         """Ask `question` (a questionary prompt) until the answer, read from
         the typed text and put at `path` in the answers, has no problem.
-        An empty answer to an optional question (no `path` key) is left out."""
+
+        Problems are printed whole under the answer, which is asked again with
+        the typed text to fix: a prompt's error bar is one row, and would cut
+        a problem at the terminal's width."""
         field = path_field(path)
-
-        def placed(text):
-            return put(self.answers, path, read(text))
-
-        def validate(text):
-            return "\n".join(self.problems(placed(text), [field])) or True
-
-        text = question(validate=validate, validate_while_typing=False, **options).unsafe_ask()
-        self.answers = placed(text)
-        self.answered.append(field)
-        return read(text)
+        while True:
+            text = question(default=default, **options).unsafe_ask()
+            answers = put(self.answers, path, read(text))
+            problems = self.problems(answers, [field])
+            if not problems:
+                self.answers = answers
+                self.answered.append(field)
+                return read(text)
+            for problem in problems:
+                print(f"  ! {problem}")
+            default = text
 
     def layer(self):
         self.ask(("layer_name",), questionary.text, message="Class name of the layer (CamelCase):")

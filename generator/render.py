@@ -109,7 +109,10 @@ def _remove_new(folder, existed, before):
         return
     # Reverse order: a folder's contents before the folder.
     for path in sorted(_entries(folder) - before, reverse=True):
-        path.rmdir() if path.is_dir() else path.unlink()
+        if path.is_dir():
+            path.rmdir()
+        else:
+            path.unlink()
 
 
 def _git(project, *args):

@@ -12,13 +12,16 @@ import re
 import sys
 
 import pexpect
+import pytest
 
+from generator.spec import SpecError, parse
 from rendering import REPO
 
 COLUMNS, LINES = 80, 50
 # A slow, shared machine: Copier's first prompt comes after imports and a git
-# clone of the template. Generous, but a hung prompt still fails the test.
-TIMEOUT = 120
+# clone of the template (3 s alone), rendering takes some more. Generous, but
+# a prompt that never comes fails the test in a minute.
+TIMEOUT = 60
 # Escape codes, and the bell rung by a key with nothing to act on.
 ESCAPE = r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]|\x07"
 
@@ -126,3 +129,12 @@ def clear(lines=20):
 
 def python(*args):
     return (sys.executable, *args)
+
+
+def rule_message(answers, field):
+    """What `generator check` says about `field` in these answers: what a
+    prompt must show when they are typed there."""
+    with pytest.raises(SpecError) as error:
+        parse(answers)
+    (message,) = [p for p in error.value.problems if p.startswith(f"{field}: ")]
+    return message

@@ -2,19 +2,31 @@
 pseudo-terminal as a user answers it: one question at a time, every answer
 checked by `generator check`'s rules, the layer rendered by real Copier."""
 
+import os
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
 
-from generator.spec import SpecError, parse
 from rendering import ProjectRun, load_spec
-from terminal import BACKSPACE, CTRL_C, DOWN, EDITOR, ENTER, Terminal, environment
+from terminal import (
+    BACKSPACE,
+    CTRL_C,
+    DOWN,
+    EDITOR,
+    ENTER,
+    TIMEOUT,
+    Terminal,
+    environment,
+    python,
+    rule_message,
+)
 
 
 def guided(cwd, *args, **options):
-    return Terminal(sys.executable, "-m", "generator", "new", *args, cwd=cwd, **options)
+    return Terminal(*python("-m", "generator", "new", *args), cwd=cwd, **options)
 
 
 def check(spec, cwd):
@@ -25,14 +37,6 @@ def check(spec, cwd):
         text=True,
         env=environment(),
     )
-
-
-def rule_message(answers, field):
-    """What `generator check` says about `field` in these answers."""
-    with pytest.raises(SpecError) as error:
-        parse(answers)
-    (message,) = [p for p in error.value.problems if p.startswith(f"{field}: ")]
-    return message
 
 
 def test_a_layer_with_no_int_hyperparameter_renders_and_passes_its_tests(tmp_path):
@@ -217,3 +221,41 @@ def test_a_spec_file_alone_is_not_taken_for_a_project(tmp_path):
     )
     assert proc.returncode == 2
     assert "spec.yml is a file" in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_ctrl_c_while_rendering_removes_what_was_written(tmp_path):
+    """Copier cleans up after its own errors, not after Ctrl-C. A named pipe
+    where Copier will read an existing file holds it mid-copy, after it has
+    written some files, for as long as the test needs."""
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    os.mkfifo(project / "tests" / "layer_checks.py")
+    before = sorted(project.rglob("*"))
+    user = Terminal(
+        "sh", "-c", f"exec '{sys.executable}' -m generator new 2> ../stderr.txt", cwd=project
+    )
+    user.answer("Class name of the layer", "Shift")
+    user.answer("What does it compute?", "Adds a learned offset.")
+    user.press("Add a constructor argument", "n")
+    user.answer("Name of a weight", "offset")
+    user.answer("Shape of offset", "4")
+    user.answer("Initializer of offset", "zeros")
+    user.answer("Regularizer of offset", "")
+    user.answer("Constraint of offset", "")
+    user.press("Is offset trainable?", ENTER)
+    user.answer("What is offset?", "")
+    user.press("Add another weight?", "n")
+    user.answer("Shape of an example input", "8, 4")
+    user.answer("Computation, the body of call(x)", "return x + offset")
+    user.press("Render Shift into .?", ENTER)
+    deadline = time.monotonic() + TIMEOUT
+    while not (project / "src" / "custom_layers" / "shift.py").exists():
+        assert time.monotonic() < deadline, user.transcript()
+        time.sleep(0.1)
+    user.send(CTRL_C)
+    assert user.finish() == 130
+    assert "Traceback" not in user.transcript()
+    stderr = (tmp_path / "stderr.txt").read_text()
+    assert stderr.splitlines()[-1] == "new: interrupted, nothing written"  # after Copier's warnings
+    assert "Traceback" not in stderr
+    assert sorted(project.rglob("*")) == before
