@@ -15,6 +15,7 @@ computation only once everything else is right, so it must know the input.
 import copy
 import json
 import re
+from collections import namedtuple
 from pathlib import Path
 
 import questionary
@@ -22,7 +23,7 @@ import yaml
 from prompt_toolkit.completion import WordCompleter
 
 from generator.errors import InputError
-from generator.spec import Spec, SpecError, parse, with_defaults
+from generator.spec import SpecError, parse, with_defaults
 
 KERAS_NAMES = Path(__file__).with_name("keras_names.json")
 HYPERPARAMETER_TYPES = ("int", "float", "bool", "str")
@@ -202,7 +203,7 @@ class Interview:
         path = questionary.text(
             "Save the spec instead, to (empty: nowhere):",
             default=f"{spec.module_name}.yml",
-            validate=lambda path: not Path(path).exists() or f"{path} exists",
+            validate=lambda path: not path or not Path(path).exists() or f"{path} exists",
         ).unsafe_ask()
         if path:
             Path(path).write_text(to_yaml(spec.answers))
@@ -275,13 +276,20 @@ def project_package(dest):
     return None
 
 
+# What render.layer_files needs to know of a spec.
+LayerNames = namedtuple("LayerNames", "package_name module_name")
+
+
 def layer_taken(answers, dest):
+    """A problem if the project already has this layer: render.new would
+    refuse it, after every question."""
     from generator import render
 
-    spec = Spec(with_defaults(answers))
-    existing = [path for path in render.layer_files(spec) if (dest / path).exists()]
+    full = with_defaults(answers)
+    names = LayerNames(full["package_name"], full["module_name"])
+    existing = [path for path in render.layer_files(names) if (dest / path).exists()]
     if existing:
-        return [f"layer_name: {dest} already has layer {spec.module_name} ({existing[0]})"]
+        return [f"layer_name: {dest} already has layer {names.module_name} ({existing[0]})"]
     return []
 
 

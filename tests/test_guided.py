@@ -40,7 +40,8 @@ def check(spec, cwd):
 
 
 def test_a_layer_with_no_int_hyperparameter_renders_and_passes_its_tests(tmp_path):
-    """A float and a bool argument: nothing for an `units`-shaped default to use."""
+    """Float, bool and str arguments: nothing for a `units`-shaped default to
+    use. The project's own tests run once, on TensorFlow."""
     user = guided(tmp_path, "my-layers")
     user.answer("Class name of the layer", "SoftGate")
     user.answer("What does it compute?", "A sigmoid gate with a learned per-channel gain.")
@@ -54,6 +55,12 @@ def test_a_layer_with_no_int_hyperparameter_renders_and_passes_its_tests(tmp_pat
     user.press("Type of center", DOWN + DOWN + ENTER)  # bool
     user.press("Default of center", "y")
     user.answer("What is center?", "")
+    user.press("Add another hyperparameter?", "y")
+    user.answer("Name of the argument", "activation")
+    user.press("Type of activation", DOWN * 3 + ENTER)  # str
+    user.answer("Values activation may take", "sigmoid, tanh")
+    user.press("Default of activation", ENTER)  # the first value offered
+    user.answer("What is activation?", "")
     user.press("Add another hyperparameter?", "n")
     user.answer("Name of a weight", "gain")
     user.answer("Shape of gain", "input_shape[-1]")
@@ -66,7 +73,8 @@ def test_a_layer_with_no_int_hyperparameter_renders_and_passes_its_tests(tmp_pat
     user.answer("Shape of an example input", "8, 6")
     user.answer(
         "Computation, the body of call(x)",
-        "return ops.sigmoid(x * gain / temperature) - (0.5 if center else 0.0)",
+        "return keras.activations.get(activation)(x * gain / temperature)"
+        " - (0.5 if center else 0.0)",
     )
     user.expect("layer_name: SoftGate")  # the spec, shown before it is written
     user.press("Render SoftGate into my-layers?", ENTER)
@@ -80,6 +88,7 @@ def test_a_layer_with_no_int_hyperparameter_renders_and_passes_its_tests(tmp_pat
     assert answers["hyperparameters"] == [
         {"name": "temperature", "type": "float", "default": 2.0, "doc": "Divides the gated input."},
         {"name": "center", "type": "bool", "default": True},
+        {"name": "activation", "type": "str", "choices": ["sigmoid", "tanh"], "default": "sigmoid"},
     ]
     assert answers["weights"][0]["regularizer"] == "l2"
     assert (project / "src" / "custom_layers" / "soft_gate.py").is_file()
@@ -169,6 +178,36 @@ def test_a_typo_is_refused_with_the_rule_message_then_fixed(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shift.yml"]
 
 
+def test_a_layer_joins_the_project_package_and_may_not_be_there_already(tmp_path):
+    project = tmp_path / "project"
+    (project / ".copier-answers").mkdir(parents=True)
+    (project / ".copier-answers" / "shift.yml").write_text("package_name: team_layers\n")
+    (project / "specs").mkdir()
+    (project / "specs" / "shift.yml").write_text("layer_name: Shift\n")
+    before = sorted(project.rglob("*"))
+    user = guided(project)
+    user.answer("Class name of the layer", "Shift")
+    user.expect("layer_name: . already has layer shift (specs/shift.yml)")
+    user.send(BACKSPACE * 5 + "Offset" + ENTER)
+    user.answer("What does it compute?", "Adds a learned offset.")
+    user.press("Add a constructor argument", "n")
+    user.answer("Name of a weight", "offset")
+    user.answer("Shape of offset", "4")
+    user.answer("Initializer of offset", "zeros")
+    user.answer("Regularizer of offset", "")
+    user.answer("Constraint of offset", "")
+    user.press("Is offset trainable?", ENTER)
+    user.answer("What is offset?", "")
+    user.press("Add another weight?", "n")
+    user.answer("Shape of an example input", "8, 4")
+    user.answer("Computation, the body of call(x)", "return x + offset")
+    user.expect("package_name: team_layers")
+    user.press("Render Offset into .?", "n")
+    user.answer("Save the spec instead, to", "")
+    assert user.finish() == 0, user.transcript()
+    assert sorted(project.rglob("*")) == before
+
+
 @pytest.mark.parametrize("at", ["Class name of the layer", "Initializer of offset"])
 def test_ctrl_c_leaves_nothing_written(tmp_path, at):
     project = tmp_path / "project"
@@ -256,6 +295,6 @@ def test_ctrl_c_while_rendering_removes_what_was_written(tmp_path):
     assert user.finish() == 130
     assert "Traceback" not in user.transcript()
     stderr = (tmp_path / "stderr.txt").read_text()
-    assert stderr.splitlines()[-1] == "new: interrupted, nothing written"  # after Copier's warnings
+    assert stderr.splitlines()[-1] == "interrupted: nothing written"  # after Copier's warnings
     assert "Traceback" not in stderr
     assert sorted(project.rglob("*")) == before

@@ -156,7 +156,7 @@ def test_every_help_line_fits_80_columns(tmp_path):
         for n, line in enumerate((settings.get("help") or "").splitlines()):
             if (PROMPT_MARK if n == 0 else 0) + get_cwidth(line) > COLUMNS:
                 too_wide.append(f"{name}: {line}")
-            elif line not in screen:
+            elif line.strip() not in screen:
                 cut.append(f"{name}: {line}")
     assert not too_wide, "help lines wider than 80 columns:\n" + "\n".join(too_wide)
     assert not cut, "help lines not shown whole:\n" + "\n".join(cut)
