@@ -2,6 +2,7 @@
 
 Every failure is one line per problem and exit status 2, never a traceback:
 a spec is user input, and the user needs the field at fault, not our stack.
+Ctrl-C is one line too, exit status 130 (as a shell reports SIGINT).
 """
 
 import argparse
@@ -42,14 +43,29 @@ def check(args):
 
 
 def new(args):
+    """`new SPEC DEST` renders a spec file; `new [DEST]` asks for the spec."""
     from generator import render
 
-    spec = load(args.spec)
-    written = render.new(spec, Path(args.dest), template=args.template)
-    print(f"wrote {spec.layer_name} into {args.dest}:")
+    if len(args.paths) > 2:
+        raise InputError("new: give at most SPEC and DEST (python -m generator new [SPEC] DEST)")
+    if len(args.paths) == 2:
+        spec, dest = load(args.paths[0]), Path(args.paths[1])
+    else:
+        from generator import guided
+
+        dest = Path(args.paths[0] if args.paths else ".")
+        if dest.is_file():
+            raise InputError(
+                f"new: {dest} is a file; render a spec with: python -m generator new {dest} DEST"
+            )
+        spec = guided.ask_spec(sys.stdin, sys.stdout, dest)
+        if spec is None:
+            return
+    written = render.new(spec, dest, template=args.template)
+    print(f"wrote {spec.layer_name} into {dest}:")
     for path in written:
         print(f"  {path}")
-    print(f"test it: cd {args.dest} && python -m pytest")
+    print(f"test it: cd {dest} && python -m pytest")
     if not args.template and not template.is_checkout():
         print(
             "note: rendered from the template this install carries, which has no "
@@ -77,9 +93,19 @@ def parser():
     command = commands.add_parser("check", help="validate a spec file")
     command.add_argument("spec")
     command.set_defaults(run=check)
-    command = commands.add_parser("new", help="check a spec, then render it into DEST")
-    command.add_argument("spec")
-    command.add_argument("dest")
+    command = commands.add_parser(
+        "new",
+        help="check a spec, then render it into DEST; with no SPEC, ask for it",
+        usage="%(prog)s [-h] [--template TEMPLATE] [SPEC] [DEST]",
+        description="new SPEC DEST: check a spec file, then render its layer into DEST. "
+        "new [DEST]: ask for the spec one question at a time (DEST default: .).",
+    )
+    command.add_argument(
+        "paths",
+        nargs="*",
+        metavar="[SPEC] [DEST]",
+        help="a spec file and the project folder, or the project folder alone",
+    )
     command.add_argument(
         "--template", default=None, help="template path or URL (default: this checkout)"
     )
@@ -104,8 +130,10 @@ def main(argv=None):
     except InputError as error:
         print(error, file=sys.stderr)
         return EXIT_PROBLEM
-    except KeyboardInterrupt:
-        print("interrupted: nothing more was written", file=sys.stderr)
+    except (KeyboardInterrupt, EOFError):  # Ctrl-C, or Ctrl-D at a prompt
+        # `new` undoes a copy it interrupts; `update` may have merged part of one.
+        what = "nothing written" if args.command == "new" else "nothing more was written"
+        print(f"interrupted: {what}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:  # the last resort: a bug, still one line
         print(f"internal error ({type(error).__name__}): {error}", file=sys.stderr)

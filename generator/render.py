@@ -4,6 +4,7 @@ No unsafe feature is used (the template has none), so nothing here needs
 `--trust`. Copier's own failures are turned into one-line `InputError`s.
 """
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -40,18 +41,23 @@ def new(spec, dest, template=None):
             f"{dest / taken[0]} exists: {dest} already has layer {spec.module_name}; "
             "regenerate it with: python -m generator update SPEC PROJECT"
         )
-    before = _files(dest)
-    _run(
-        copier.run_copy,
-        str(template or source.ROOT),
-        str(dest),
-        data=spec.answers,
-        vcs_ref="HEAD" if not template and source.is_checkout() else None,
-        defaults=True,
-        overwrite=False,
-        unsafe=False,
-        quiet=True,
-    )
+    before, existed, entries = _files(dest), dest.exists(), _entries(dest)
+    try:
+        _run(
+            copier.run_copy,
+            str(template or source.ROOT),
+            str(dest),
+            data=spec.answers,
+            vcs_ref="HEAD" if not template and source.is_checkout() else None,
+            defaults=True,
+            overwrite=False,
+            unsafe=False,
+            quiet=True,
+        )
+    except KeyboardInterrupt:
+        # Copier cleans up after its errors, not after Ctrl-C.
+        _remove_new(dest, existed, entries)
+        raise
     return sorted(_files(dest) - before)
 
 
@@ -90,6 +96,23 @@ def _files(folder):
         if folder.exists()
         else set()
     )
+
+
+def _entries(folder):
+    return set(folder.rglob("*")) if folder.exists() else set()
+
+
+def _remove_new(folder, existed, before):
+    """Remove what was written under `folder` since `before` (its entries then)."""
+    if not existed:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    # Reverse order: a folder's contents before the folder.
+    for path in sorted(_entries(folder) - before, reverse=True):
+        if path.is_dir():
+            path.rmdir()
+        else:
+            path.unlink()
 
 
 def _git(project, *args):

@@ -1,0 +1,309 @@
+"""``python -m generator new [DEST]``: the spec asked one question at a time.
+
+Every answer is checked when it is given, by the rules ``generator check``
+runs (``spec.parse``), never by rules of this module. The answers so far are
+parsed, and the problems shown are those in the fields of the question being
+asked or of questions already answered (a new answer may break an old one: a
+weight ``kernel`` collides with a hyperparameter ``kernel_initializer``).
+Questions not asked yet are left out, so they take their defaults, or are
+empty lists; their problems wait until they are asked.
+
+The example input is asked before the computation: ``check`` looks at a
+computation only once everything else is right, so it must know the input.
+"""
+
+import copy
+import json
+import re
+from collections import namedtuple
+from pathlib import Path
+
+import questionary
+import yaml
+from prompt_toolkit.completion import WordCompleter
+
+from generator.errors import InputError
+from generator.spec import SpecError, parse, with_defaults
+
+KERAS_NAMES = Path(__file__).with_name("keras_names.json")
+HYPERPARAMETER_TYPES = ("int", "float", "bool", "str")
+# A dimension as typed in a shape: input_shape[i] whole, else up to a comma;
+# quotes, brackets and spaces around dimensions are dropped.
+DIMENSION = re.compile(r"input_shape\[[^\]]*\]|[^,\s\[\]'\"]+")
+
+
+def ask_spec(stdin, stdout, dest):
+    """The spec the user builds at the prompt, to be rendered into `dest`;
+    None when they keep it as a file instead."""
+    if not (stdin.isatty() and stdout.isatty()):
+        raise InputError(
+            "new: no spec file given and no terminal to ask in: python -m generator new SPEC DEST"
+        )
+    interview = Interview(dest)
+    interview.layer()
+    interview.hyperparameters()
+    interview.weights()
+    interview.example_input_shape()
+    interview.computation()
+    return interview.finish()
+
+
+class Interview:
+    """The answers so far, and the fields whose problems are the user's to fix."""
+
+    def __init__(self, dest):
+        self.dest = Path(dest)
+        self.answers = {"hyperparameters": [], "weights": []}
+        package = project_package(self.dest)
+        if package:
+            self.answers["package_name"] = package
+        self.answered = []
+
+    def problems(self, answers, fields):
+        try:
+            parse(answers)
+        except SpecError as error:
+            visible = [*fields, *self.answered]
+            found = [p for p in error.problems if within(p.split(": ", 1)[0], visible)]
+            if found:
+                return found
+        return layer_taken(answers, self.dest) if "layer_name" in fields else []
+
+    def ask(self, path, question, read=str.strip, default="", **options):
+        """Ask `question` (a questionary prompt) until the answer, read from
+        the typed text and put at `path` in the answers, has no problem.
+
+        Problems are printed whole under the answer, which is asked again with
+        the typed text to fix: a prompt's error bar is one row, and would cut
+        a problem at the terminal's width."""
+        field = path_field(path)
+        while True:
+            text = question(default=default, **options).unsafe_ask()
+            answers = put(self.answers, path, read(text))
+            problems = self.problems(answers, [field])
+            if not problems:
+                self.answers = answers
+                self.answered.append(field)
+                return read(text)
+            for problem in problems:
+                print(f"  ! {problem}")
+            default = text
+
+    def layer(self):
+        self.ask(("layer_name",), questionary.text, message="Class name of the layer (CamelCase):")
+        self.ask(("description",), questionary.text, message="What does it compute? (a sentence):")
+
+    def hyperparameters(self):
+        question = "Add a constructor argument (a hyperparameter)?"
+        while questionary.confirm(question, default=False).unsafe_ask():
+            self.hyperparameter(len(self.answers["hyperparameters"]))
+            question = "Add another hyperparameter?"
+
+    def hyperparameter(self, i):
+        path = ("hyperparameters", i)
+        self.answers["hyperparameters"].append({})
+        name = self.ask((*path, "name"), questionary.text, message="Name of the argument:")
+        kind = questionary.select(f"Type of {name}:", choices=HYPERPARAMETER_TYPES).unsafe_ask()
+        self.answers = put(self.answers, (*path, "type"), kind)
+        choices = []
+        if kind == "str":
+            choices = self.ask(
+                (*path, "choices"),
+                questionary.text,
+                read=words,
+                message=f"Values {name} may take (comma-separated; empty: any text):",
+            )
+        if kind == "bool":
+            default = questionary.confirm(f"Default of {name}:", default=False).unsafe_ask()
+        elif choices:
+            default = questionary.select(f"Default of {name}:", choices=choices).unsafe_ask()
+        else:
+            default = self.ask(
+                (*path, "default"),
+                questionary.text,
+                read=literal(kind),
+                message=f"Default of {name} ({kind}):",
+            )
+        self.answers = put(self.answers, (*path, "default"), default)
+        self.ask((*path, "doc"), questionary.text, message=f"What is {name}? (optional):")
+
+    def weights(self):
+        self.weight(0)
+        while questionary.confirm("Add another weight?", default=False).unsafe_ask():
+            self.weight(len(self.answers["weights"]))
+
+    def weight(self, i):
+        path = ("weights", i)
+        self.answers["weights"].append({})
+        name = self.ask((*path, "name"), questionary.text, message="Name of a weight:")
+        ints = [h["name"] for h in self.answers["hyperparameters"] if h["type"] == "int"]
+        self.ask(
+            (*path, "shape"),
+            questionary.text,
+            read=dimensions,
+            message=f"Shape of {name}",
+            instruction=f"({', '.join(['ints', 'input_dim', 'input_shape[i]', *ints])};"
+            " empty: scalar):",
+            completer=WordCompleter(
+                ["input_dim", "input_shape[1]", "input_shape[-1]", *ints], WORD=True
+            ),
+        )
+        names = json.loads(KERAS_NAMES.read_text())
+        for argument, default in (
+            ("initializer", "glorot_uniform"),
+            ("regularizer", ""),
+            ("constraint", ""),
+        ):
+            self.ask(
+                (*path, argument),
+                questionary.autocomplete,
+                message=f"{argument.capitalize()} of {name}{'' if default else ' (empty: none)'}:",
+                choices=names[argument]["names"],
+                default=default,
+            )
+        if not questionary.confirm(f"Is {name} trainable?", default=True).unsafe_ask():
+            self.answers = put(self.answers, (*path, "trainable"), False)
+        self.ask((*path, "doc"), questionary.text, message=f"What is {name}? (optional):")
+
+    def example_input_shape(self):
+        default = self.fitting_default("example_input_shape")
+        self.ask(
+            ("example_input_shape",),
+            questionary.text,
+            read=dimensions,
+            message="Shape of an example input",
+            instruction="(batch first, e.g. 8, 16):",
+            default=", ".join(map(str, default or [])),
+        )
+
+    def computation(self):
+        self.ask(
+            ("computation",),
+            questionary.text,
+            read=lambda text: text.strip() + "\n",
+            message="Computation, the body of call(x)",
+            instruction="(Ctrl-X Ctrl-E: in $EDITOR):",
+            default=(self.fitting_default("computation") or "").strip(),
+            enable_open_in_editor=True,
+        )
+
+    def fitting_default(self, question):
+        """The question's default from ``copier.yml`` if it fits the answers
+        so far, else None: a default must not be a trap."""
+        default = with_defaults(self.answers)[question]
+        if self.problems(put(self.answers, (question,), default), [question]):
+            return None
+        return default
+
+    def finish(self):
+        spec = parse(self.answers)
+        print(f"\n{to_yaml(spec.answers)}")
+        if questionary.confirm(f"Render {spec.layer_name} into {self.dest}?").unsafe_ask():
+            return spec
+        path = questionary.text(
+            "Save the spec instead, to (empty: nowhere):",
+            default=f"{spec.module_name}.yml",
+            validate=lambda path: not path or not Path(path).exists() or f"{path} exists",
+        ).unsafe_ask()
+        if path:
+            Path(path).write_text(to_yaml(spec.answers))
+            print(f"wrote {path}; render it with: python -m generator new {path} {self.dest}")
+        return None
+
+
+# Keys an answer may leave out, in a hyperparameter or a weight.
+OPTIONAL = ("choices", "doc", "regularizer", "constraint")
+
+
+def put(answers, path, value):
+    """A copy of the answers with `value` at `path`; an empty optional value
+    (text or list) leaves the key out."""
+    answers = copy.deepcopy(answers)
+    *parents, key = path
+    target = answers
+    for step in parents:
+        target = target[step]
+    if value in ("", []) and key in OPTIONAL:
+        target.pop(key, None)
+    else:
+        target[key] = value
+    return answers
+
+
+def path_field(path):
+    """("weights", 0, "shape") -> "weights[0].shape", as problems name fields."""
+    field = ""
+    for step in path:
+        field += f"[{step}]" if isinstance(step, int) else f".{step}" if field else step
+    return field
+
+
+def within(field, fields):
+    """Whether a problem's field is one of `fields` or inside one of them."""
+    return any(field == f or field.startswith((f"{f}.", f"{f}[")) for f in fields)
+
+
+def words(text):
+    return [word.strip() for word in text.split(",") if word.strip()]
+
+
+def dimensions(text):
+    """`input_dim, 4` or `[input_shape[2], units]` as a shape list; ints as ints."""
+    return [int(d) if re.fullmatch(r"-?\d+", d) else d for d in DIMENSION.findall(text)]
+
+
+def literal(kind):
+    """Typed text as a value of `kind` where it reads as one, else as typed,
+    for the spec's rules to refuse with their own message."""
+
+    def read(text):
+        text = text.strip()
+        try:
+            return {"int": int, "float": float}[kind](text)
+        except (KeyError, ValueError):
+            return text
+
+    return read
+
+
+def project_package(dest):
+    """The package of the layers already in the project, if any: a new layer
+    joins it rather than starting a second package."""
+    for answers in sorted((dest / ".copier-answers").glob("*.yml")):
+        package = (yaml.safe_load(answers.read_text()) or {}).get("package_name")
+        if package:
+            return package
+    return None
+
+
+# What render.layer_files needs to know of a spec.
+LayerNames = namedtuple("LayerNames", "package_name module_name")
+
+
+def layer_taken(answers, dest):
+    """A problem if the project already has this layer: render.new would
+    refuse it, after every question."""
+    from generator import render
+
+    full = with_defaults(answers)
+    names = LayerNames(full["package_name"], full["module_name"])
+    existing = [path for path in render.layer_files(names) if (dest / path).exists()]
+    if existing:
+        return [f"layer_name: {dest} already has layer {names.module_name} ({existing[0]})"]
+    return []
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line text (the computation) as a YAML block, as people write it."""
+
+
+_Dumper.add_representer(
+    str,
+    lambda dumper, text: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None
+    ),
+)
+
+
+def to_yaml(answers):
+    return yaml.dump(answers, Dumper=_Dumper, sort_keys=False, default_flow_style=None)

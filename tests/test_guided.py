@@ -1,0 +1,300 @@
+"""`python -m generator new [DEST]` with no spec file, driven through a
+pseudo-terminal as a user answers it: one question at a time, every answer
+checked by `generator check`'s rules, the layer rendered by real Copier."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from rendering import ProjectRun, load_spec
+from terminal import (
+    BACKSPACE,
+    CTRL_C,
+    DOWN,
+    EDITOR,
+    ENTER,
+    TIMEOUT,
+    Terminal,
+    environment,
+    python,
+    rule_message,
+)
+
+
+def guided(cwd, *args, **options):
+    return Terminal(*python("-m", "generator", "new", *args), cwd=cwd, **options)
+
+
+def check(spec, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "generator", "check", str(spec)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=environment(),
+    )
+
+
+def test_a_layer_with_no_int_hyperparameter_renders_and_passes_its_tests(tmp_path):
+    """Float, bool and str arguments: nothing for a `units`-shaped default to
+    use. The project's own tests run once, on TensorFlow."""
+    user = guided(tmp_path, "my-layers")
+    user.answer("Class name of the layer", "SoftGate")
+    user.answer("What does it compute?", "A sigmoid gate with a learned per-channel gain.")
+    user.press("Add a constructor argument", "y")
+    user.answer("Name of the argument", "temperature")
+    user.press("Type of temperature", DOWN + ENTER)  # float
+    user.answer("Default of temperature (float)", "2")
+    user.answer("What is temperature?", "Divides the gated input.")
+    user.press("Add another hyperparameter?", "y")
+    user.answer("Name of the argument", "center")
+    user.press("Type of center", DOWN + DOWN + ENTER)  # bool
+    user.press("Default of center", "y")
+    user.answer("What is center?", "")
+    user.press("Add another hyperparameter?", "y")
+    user.answer("Name of the argument", "activation")
+    user.press("Type of activation", DOWN * 3 + ENTER)  # str
+    user.answer("Values activation may take", "sigmoid, tanh")
+    user.press("Default of activation", ENTER)  # the first value offered
+    user.answer("What is activation?", "")
+    user.press("Add another hyperparameter?", "n")
+    user.answer("Name of a weight", "gain")
+    user.answer("Shape of gain", "input_shape[-1]")
+    user.answer("Initializer of gain", "random_normal")
+    user.answer("Regularizer of gain", "l2")
+    user.answer("Constraint of gain", "")
+    user.press("Is gain trainable?", ENTER)
+    user.answer("What is gain?", "Per-channel gain.")
+    user.press("Add another weight?", "n")
+    user.answer("Shape of an example input", "8, 6")
+    user.answer(
+        "Computation, the body of call(x)",
+        "return keras.activations.get(activation)(x * gain / temperature)"
+        " - (0.5 if center else 0.0)",
+    )
+    user.expect("layer_name: SoftGate")  # the spec, shown before it is written
+    user.press("Render SoftGate into my-layers?", ENTER)
+    assert user.finish() == 0, user.transcript()
+    assert "test it: cd my-layers && python -m pytest" in user.transcript()
+
+    project = tmp_path / "my-layers"
+    spec = project / "specs" / "soft_gate.yml"
+    assert check(spec, project).returncode == 0, check(spec, project).stderr
+    answers = load_spec(spec)
+    assert answers["hyperparameters"] == [
+        {"name": "temperature", "type": "float", "default": 2.0, "doc": "Divides the gated input."},
+        {"name": "center", "type": "bool", "default": True},
+        {"name": "activation", "type": "str", "choices": ["sigmoid", "tanh"], "default": "sigmoid"},
+    ]
+    assert answers["weights"][0]["regularizer"] == "l2"
+    assert (project / "src" / "custom_layers" / "soft_gate.py").is_file()
+    run = ProjectRun(project, "tensorflow", args=("-x",))
+    failed = [o for o in run.outcomes() if o.failure]
+    assert run.outcomes() and not failed, run.output()[-3000:]
+
+
+def test_a_4d_layer_written_in_the_editor_into_the_folder_the_user_stands_in(tmp_path):
+    project = tmp_path / "my-layers"
+    project.mkdir()
+    editor = tmp_path / "editor"
+    # An editor that writes a two-line computation into the file it is given.
+    editor.write_text("#!/bin/sh\nprintf 'y = x * mix\\nreturn y + bias\\n' > \"$1\"\n")
+    editor.chmod(0o755)
+    user = guided(project, env={"EDITOR": str(editor), "VISUAL": str(editor)})
+    user.answer("Class name of the layer", "PositionMix")
+    user.answer("What does it compute?", "Scales each column and channel, then shifts.")
+    user.press("Add a constructor argument", "n")
+    user.answer("Name of a weight", "mix")
+    user.answer("Shape of mix", "input_shape[2], input_shape[-1]")
+    user.answer("Initializer of mix", "ones")
+    user.answer("Regularizer of mix", "")
+    user.answer("Constraint of mix", "")
+    user.press("Is mix trainable?", ENTER)
+    user.answer("What is mix?", "")
+    user.press("Add another weight?", "y")
+    user.answer("Name of a weight", "bias")
+    user.answer("Shape of bias", "input_shape[-1]")
+    user.answer("Initializer of bias", "zeros")
+    user.answer("Regularizer of bias", "")
+    user.answer("Constraint of bias", "")
+    user.press("Is bias trainable?", ENTER)
+    user.answer("What is bias?", "")
+    user.press("Add another weight?", "n")
+    user.answer("Shape of an example input", "2, 3, 5, 4")
+    user.press("Computation, the body of call(x)", EDITOR)
+    user.expect("return y + bias")  # shown in the spec
+    user.press("Render PositionMix into .?", ENTER)
+    assert user.finish() == 0, user.transcript()
+    assert "test it: cd . && python -m pytest" in user.transcript()
+
+    spec = project / "specs" / "position_mix.yml"
+    assert check(spec, project).returncode == 0, check(spec, project).stderr
+    answers = load_spec(spec)
+    assert answers["example_input_shape"] == [2, 3, 5, 4]
+    assert answers["weights"][0]["shape"] == ["input_shape[2]", "input_shape[-1]"]
+    assert answers["computation"] == "y = x * mix\nreturn y + bias\n"
+    assert (
+        "class PositionMix" in (project / "src" / "custom_layers" / "position_mix.py").read_text()
+    )
+    assert (project / "tests" / "test_position_mix.py").is_file()
+
+
+def test_a_typo_is_refused_with_the_rule_message_then_fixed(tmp_path):
+    """The message is `generator check`'s own; the fixed spec is saved where
+    the user says, and no layer is rendered."""
+    typed = {
+        "layer_name": "Shift",
+        "description": "Adds a learned offset.",
+        "hyperparameters": [],
+        "weights": [{"name": "offset", "shape": [4], "initializer": "random_normall"}],
+    }
+    user = guided(tmp_path, "project")
+    user.answer("Class name of the layer", "Shift")
+    user.answer("What does it compute?", "Adds a learned offset.")
+    user.press("Add a constructor argument", "n")
+    user.answer("Name of a weight", "offset")
+    user.answer("Shape of offset", "4")
+    user.answer("Initializer of offset", "random_normall")
+    user.expect(rule_message(typed, "weights[0].initializer"))
+    user.send(BACKSPACE + ENTER)
+    user.answer("Regularizer of offset", "")
+    user.answer("Constraint of offset", "")
+    user.press("Is offset trainable?", ENTER)
+    user.answer("What is offset?", "")
+    user.press("Add another weight?", "n")
+    user.answer("Shape of an example input", "8, 4")
+    user.answer("Computation, the body of call(x)", "return x + offset")
+    user.press("Render Shift into project?", "n")
+    user.answer("Save the spec instead, to", "shift.yml")
+    assert user.finish() == 0, user.transcript()
+
+    assert "python -m generator new shift.yml project" in user.transcript()
+    assert check("shift.yml", tmp_path).returncode == 0
+    assert load_spec(tmp_path / "shift.yml")["weights"][0]["initializer"] == "random_normal"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shift.yml"]
+
+
+def test_a_layer_joins_the_project_package_and_may_not_be_there_already(tmp_path):
+    project = tmp_path / "project"
+    (project / ".copier-answers").mkdir(parents=True)
+    (project / ".copier-answers" / "shift.yml").write_text("package_name: team_layers\n")
+    (project / "specs").mkdir()
+    (project / "specs" / "shift.yml").write_text("layer_name: Shift\n")
+    before = sorted(project.rglob("*"))
+    user = guided(project)
+    user.answer("Class name of the layer", "Shift")
+    user.expect("layer_name: . already has layer shift (specs/shift.yml)")
+    user.send(BACKSPACE * 5 + "Offset" + ENTER)
+    user.answer("What does it compute?", "Adds a learned offset.")
+    user.press("Add a constructor argument", "n")
+    user.answer("Name of a weight", "offset")
+    user.answer("Shape of offset", "4")
+    user.answer("Initializer of offset", "zeros")
+    user.answer("Regularizer of offset", "")
+    user.answer("Constraint of offset", "")
+    user.press("Is offset trainable?", ENTER)
+    user.answer("What is offset?", "")
+    user.press("Add another weight?", "n")
+    user.answer("Shape of an example input", "8, 4")
+    user.answer("Computation, the body of call(x)", "return x + offset")
+    user.expect("package_name: team_layers")
+    user.press("Render Offset into .?", "n")
+    user.answer("Save the spec instead, to", "")
+    assert user.finish() == 0, user.transcript()
+    assert sorted(project.rglob("*")) == before
+
+
+@pytest.mark.parametrize("at", ["Class name of the layer", "Initializer of offset"])
+def test_ctrl_c_leaves_nothing_written(tmp_path, at):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "notes.txt").write_text("mine\n")
+    user = Terminal(
+        "sh",
+        "-c",
+        f"exec '{sys.executable}' -m generator new project 2> stderr.txt",
+        cwd=tmp_path,
+    )
+    if at != "Class name of the layer":
+        user.answer("Class name of the layer", "Shift")
+        user.answer("What does it compute?", "Adds a learned offset.")
+        user.press("Add a constructor argument", "n")
+        user.answer("Name of a weight", "offset")
+        user.answer("Shape of offset", "4")
+    user.press(at, CTRL_C)
+    assert user.finish() == 130
+    assert "Traceback" not in user.transcript()
+    assert (tmp_path / "stderr.txt").read_text() == "interrupted: nothing written\n"
+    assert [p.name for p in project.iterdir()] == ["notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project", "stderr.txt"]
+
+
+def test_with_no_terminal_to_ask_in_it_says_so_in_one_line(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator", "new", "project"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=environment(),
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "new: no spec file given and no terminal to ask in: python -m generator new SPEC DEST"
+    ]
+    assert not (tmp_path / "project").exists()
+
+
+def test_a_spec_file_alone_is_not_taken_for_a_project(tmp_path):
+    (tmp_path / "spec.yml").write_text(yaml.safe_dump({"layer_name": "Shift"}))
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator", "new", "spec.yml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=environment(),
+    )
+    assert proc.returncode == 2
+    assert "spec.yml is a file" in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_ctrl_c_while_rendering_removes_what_was_written(tmp_path):
+    """Copier cleans up after its own errors, not after Ctrl-C. A named pipe
+    where Copier will read an existing file holds it mid-copy, after it has
+    written some files, for as long as the test needs."""
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    os.mkfifo(project / "tests" / "layer_checks.py")
+    before = sorted(project.rglob("*"))
+    user = Terminal(
+        "sh", "-c", f"exec '{sys.executable}' -m generator new 2> ../stderr.txt", cwd=project
+    )
+    user.answer("Class name of the layer", "Shift")
+    user.answer("What does it compute?", "Adds a learned offset.")
+    user.press("Add a constructor argument", "n")
+    user.answer("Name of a weight", "offset")
+    user.answer("Shape of offset", "4")
+    user.answer("Initializer of offset", "zeros")
+    user.answer("Regularizer of offset", "")
+    user.answer("Constraint of offset", "")
+    user.press("Is offset trainable?", ENTER)
+    user.answer("What is offset?", "")
+    user.press("Add another weight?", "n")
+    user.answer("Shape of an example input", "8, 4")
+    user.answer("Computation, the body of call(x)", "return x + offset")
+    user.press("Render Shift into .?", ENTER)
+    deadline = time.monotonic() + TIMEOUT
+    while not (project / "src" / "custom_layers" / "shift.py").exists():
+        assert time.monotonic() < deadline, user.transcript()
+        time.sleep(0.1)
+    user.send(CTRL_C)
+    assert user.finish() == 130
+    assert "Traceback" not in user.transcript()
+    stderr = (tmp_path / "stderr.txt").read_text()
+    assert stderr.splitlines()[-1] == "interrupted: nothing written"  # after Copier's warnings
+    assert "Traceback" not in stderr
+    assert sorted(project.rglob("*")) == before
