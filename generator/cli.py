@@ -9,32 +9,18 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
 from generator import template
 from generator.errors import InputError
+from generator.messages import printable
 from generator.spec import SpecError, parse
+from generator.spec_file import read_answers
 
 EXIT_OK, EXIT_BUG, EXIT_PROBLEM, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def load(path):
     """The spec in a YAML file, validated."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: cannot read: {error}") from None
-    try:
-        answers = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise InputError(f"{path}: invalid YAML{where}: {problem}") from None
-    return parse(answers)
+    return parse(read_answers(path))
 
 
 def check(args):
@@ -125,10 +111,10 @@ def main(argv=None):
         args.run(args)
     except SpecError as error:
         for problem in error.problems:
-            print(problem, file=sys.stderr)
+            print(printable(problem), file=sys.stderr)
         return EXIT_PROBLEM
     except InputError as error:
-        print(error, file=sys.stderr)
+        print(printable(str(error)), file=sys.stderr)
         return EXIT_PROBLEM
     except (KeyboardInterrupt, EOFError):  # Ctrl-C, or Ctrl-D at a prompt
         # `new` undoes a copy it interrupts; `update` may have merged part of one.
@@ -136,6 +122,6 @@ def main(argv=None):
         print(f"interrupted: {what}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:  # the last resort: a bug, still one line
-        print(f"internal error ({type(error).__name__}): {error}", file=sys.stderr)
+        print(printable(f"internal error ({type(error).__name__}): {error}"), file=sys.stderr)
         return EXIT_BUG
     return EXIT_OK

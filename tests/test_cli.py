@@ -54,7 +54,7 @@ def test_check_lists_every_problem_one_per_line(tmp_path):
         ("- a\n- list\n", "spec: must be a mapping of answers, not list"),
         ("", "spec: must be a mapping of answers, not null"),
         ("just text\n", "spec: must be a mapping of answers, not str"),
-        (b"\xff\xfe\x00", "cannot read"),
+        (b"\xff\xfe\x00", "cannot be decoded"),
     ],
     ids=["missing", "invalid-yaml", "list", "empty", "scalar", "binary"],
 )

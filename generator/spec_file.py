@@ -1,0 +1,271 @@
+"""Reading a spec file: its bytes to the answers, with bounds on everything.
+
+A spec is user input, and a few hundred bytes of YAML can ask for anything: a
+billion values through nested aliases, a list nested ten thousand deep, an int
+of a million digits, text in an encoding we do not expect. Every such file is
+refused here, in one line naming the field (or line) at fault, before any
+value is built, so no rule, message or template ever sees it.
+"""
+
+import codecs
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+from generator import rules
+from generator.errors import InputError
+from generator.spec import SpecError
+
+# Specs are a few kilobytes; these bounds are far above any real one.
+MAX_BYTES = 256 * 1024
+MAX_DEPTH = 32
+# Values plus characters of text, counted as if every alias were written out.
+MAX_EXPANDED = 100_000
+# Python's own default bound on int-to-text conversion: what Copier, in a
+# process with default settings, can read at all.
+MAX_INT_DIGITS = sys.int_info.default_max_str_digits
+INT_BOUND = 10**MAX_INT_DIGITS
+
+INT_TAG = "tag:yaml.org,2002:int"
+CONTAINERS = {list: "list", dict: "mapping", set: "set"}
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+# Longest first: UTF-32-LE's mark starts with UTF-16-LE's.
+BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def read_answers(path):
+    """The answers a spec file holds, as YAML reads them; `InputError` if the
+    file cannot be read, is not text, is not YAML or exceeds a bound."""
+    path = Path(path)
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
+    if len(data) > MAX_BYTES:
+        raise InputError(f"{path}: larger than {MAX_BYTES // 1024} KiB; a spec is a few KiB")
+    text = _decode(path, data)
+    try:
+        answers = _load(text)
+    except yaml.reader.ReaderError as error:
+        line = text[: error.position].count("\n") + 1
+        raise InputError(
+            f"{path}: invalid YAML (line {line}): character U+{error.character:04X} "
+            "is not allowed in YAML text (write it as an escape in double quotes)"
+        ) from None
+    except yaml.YAMLError as error:
+        raise InputError(f"{path}: invalid YAML{_where(error)}: {_problem(error)}") from None
+    except _TooMuch as error:
+        raise InputError(str(error)) from None
+    _refuse_containers_for_text(answers)
+    return answers
+
+
+def _load(text):
+    """`yaml.safe_load`, with the document measured before it is built."""
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _Bounds().check(node, None)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _decode(path, data):
+    """UTF-8, or the encoding a byte order mark names; never the locale's."""
+    encoding = next((name for mark, name in BYTE_ORDER_MARKS if data.startswith(mark)), "utf-8")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        before = data[: error.start].decode(encoding, errors="replace")
+        line = before.count("\n") + 1
+        raise InputError(
+            f"{path}: not {encoding.upper().removesuffix('-SIG')} text: byte "
+            f"0x{data[error.start]:02x} at line {line} cannot be decoded "
+            "(save the spec as UTF-8)"
+        ) from None
+
+
+def _where(error):
+    mark = getattr(error, "problem_mark", None)
+    return f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+
+
+def _problem(error):
+    return getattr(error, "problem", None) or str(error).splitlines()[0]
+
+
+class _TooMuch(Exception):
+    """A spec over one of the bounds (a one-line message naming the field)."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, bounded in depth while it composes (its composer
+    recurses once per level) and reading ints whatever this process's
+    int-to-text limit is."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent, index):
+        if self.depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nested deeper than {MAX_DEPTH} levels", self.peek_event().start_mark
+            )
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_object(self, node, deep=False):
+        """Any value YAML's own constructors fail on (`!!int abc`, a date
+        that does not exist) is invalid YAML at its line, not a crash."""
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError):
+            tag = node.tag.rsplit(":", 1)[-1]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the value is not a valid {tag}", node.start_mark
+            ) from None
+
+    def construct_yaml_int(self, node):
+        return _yaml_int(self.construct_scalar(node))
+
+
+def _yaml_int(text):
+    """A YAML 1.1 int (`-1_000`, `0x1f`, `0o17`-style `017`, `0b101`, `1:30`),
+    read whatever this process's int-to-text limit is: decimal text goes to
+    `int()` in chunks under the lowest limit Python allows (640 digits)."""
+    text = text.replace("_", "")
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    if digits.startswith("0b"):
+        return sign * int(digits[2:], 2)
+    if digits.startswith("0x"):
+        return sign * int(digits[2:], 16)
+    if digits.startswith("0") and digits != "0":
+        return sign * int(digits, 8)
+    value = 0
+    for part in digits.split(":"):
+        value = value * 60 + _decimal_int(part)
+    return sign * value
+
+
+def _decimal_int(text):
+    if not text.isdecimal():
+        raise ValueError(f"not a decimal int: {text!r}")
+    value = 0
+    for start in range(0, len(text), 500):
+        chunk = text[start : start + 500]
+        value = value * 10 ** len(chunk) + int(chunk)
+    return value
+
+
+_BoundedLoader.add_constructor(INT_TAG, _BoundedLoader.construct_yaml_int)
+
+
+class _Bounds:
+    """What the composed document would expand to, worked out without
+    expanding it: each node is measured once, an alias reuses the measure."""
+
+    def __init__(self):
+        self.measured = {}  # id(node) -> (size, depth)
+        self.open = set()  # ids of nodes being measured: meeting one is a cycle
+
+    def check(self, node, field):
+        """(size, depth) of the node; `field` is its path (None: the root)."""
+        key = id(node)
+        if key in self.measured:
+            return self.measured[key]
+        if key in self.open:
+            raise _TooMuch(
+                f"{field or 'spec'}: a YAML alias refers to the value that contains it "
+                f"(line {node.start_mark.line + 1}); a spec cannot be recursive"
+            )
+        self.open.add(key)
+        if isinstance(node, yaml.ScalarNode):
+            size, depth = 1 + len(node.value), 0
+            if SURROGATE.search(node.value):
+                raise _TooMuch(
+                    f"{field or 'spec'}: holds a lone surrogate (line {node.start_mark.line + 1}), "
+                    "which is not text in any encoding"
+                )
+            if node.tag == INT_TAG and _too_long(node.value):
+                raise _TooMuch(
+                    f"{field or 'spec'}: an int of over {MAX_INT_DIGITS} digits "
+                    f"(line {node.start_mark.line + 1}); no spec needs one"
+                )
+        else:
+            size, depth = 1, 0
+            for child, where in self._children(node, field):
+                child_size, child_depth = self.check(child, where)
+                size += child_size
+                depth = max(depth, child_depth + 1)
+        self.open.discard(key)
+        line = node.start_mark.line + 1
+        if size > MAX_EXPANDED:
+            raise _TooMuch(
+                f"{field or 'spec'}: expands to over {MAX_EXPANDED:,} values and characters "
+                f"through YAML aliases (line {line}); a spec is a few kilobytes"
+            )
+        if depth > MAX_DEPTH:
+            raise _TooMuch(
+                f"{field or 'spec'}: nested deeper than {MAX_DEPTH} levels through YAML aliases (line {line})"
+            )
+        self.measured[key] = size, depth
+        return size, depth
+
+    @staticmethod
+    def _children(node, field):
+        if isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                yield item, f"{field}[{i}]"
+            return
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+            where = name if field is None else f"{field}.{name}"
+            yield key, where
+            yield value, where
+
+
+def _too_long(int_text):
+    try:
+        return abs(_yaml_int(int_text)) >= INT_BOUND
+    except ValueError:  # not an int at all: construction says so, at its line
+        return False
+
+
+def _text_questions():
+    return [name for name, question in rules.questions().items() if question.get("type") == "str"]
+
+
+def _refuse_containers_for_text(answers):
+    """A list or mapping where text is asked is refused as it is, before
+    anything turns it into text (as `str()` would, however large)."""
+    if not isinstance(answers, dict):
+        return
+    problems = [
+        f"{question}: must be text, not {CONTAINERS[type(value)]}"
+        for question in _text_questions()
+        if type(value := answers.get(question)) in CONTAINERS
+    ]
+    if problems:
+        raise SpecError(problems)
