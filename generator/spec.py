@@ -89,7 +89,11 @@ def problems_of(answers):
     found = {question: rules.problems(question, answers) for question in asked()}
     others = [lines for question, lines in found.items() if question != "computation"]
     if not any(others) and not rules.problems("computation", answers, reading=False):
-        python = computation_problems(answers["computation"], visible=_visible(answers))
+        python = computation_problems(
+            answers["computation"],
+            visible=_visible(answers),
+            weights=[weight["name"] for weight in answers["weights"]],
+        )
         located = [line for line in python if line.startswith("computation: line ")]
         found["computation"] = located or found["computation"] or python
     return [line for lines in found.values() for line in lines]
