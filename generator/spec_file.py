@@ -23,14 +23,15 @@ MAX_BYTES = 256 * 1024
 MAX_DEPTH = 32
 # Values plus characters of text, counted as if every alias were written out.
 MAX_EXPANDED = 100_000
-# Python's own default bound on int-to-text conversion: what Copier, in a
-# process with default settings, can read at all.
-MAX_INT_DIGITS = sys.int_info.default_max_str_digits
+# The lowest bound Python may put on int <-> text conversion
+# (`sys.set_int_max_str_digits`, PYTHONINTMAXSTRDIGITS): an int within it can
+# be read and written back in any process, Copier's included.
+MAX_INT_DIGITS = sys.int_info.str_digits_check_threshold
 INT_BOUND = 10**MAX_INT_DIGITS
 
 INT_TAG = "tag:yaml.org,2002:int"
 CONTAINERS = {list: "list", dict: "mapping", set: "set"}
-SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 # Longest first: UTF-32-LE's mark starts with UTF-16-LE's.
 BYTE_ORDER_MARKS = (
@@ -115,8 +116,7 @@ class _TooMuch(Exception):
 
 class _BoundedLoader(yaml.SafeLoader):
     """PyYAML's safe loader, bounded in depth while it composes (its composer
-    recurses once per level) and reading ints whatever this process's
-    int-to-text limit is."""
+    recurses once per level)."""
 
     def __init__(self, stream):
         super().__init__(stream)
@@ -145,41 +145,6 @@ class _BoundedLoader(yaml.SafeLoader):
             raise yaml.constructor.ConstructorError(
                 None, None, f"the value is not a valid {tag}", node.start_mark
             ) from None
-
-    def construct_yaml_int(self, node):
-        return _yaml_int(self.construct_scalar(node))
-
-
-def _yaml_int(text):
-    """A YAML 1.1 int (`-1_000`, `0x1f`, `0o17`-style `017`, `0b101`, `1:30`),
-    read whatever this process's int-to-text limit is: decimal text goes to
-    `int()` in chunks under the lowest limit Python allows (640 digits)."""
-    text = text.replace("_", "")
-    sign = -1 if text.startswith("-") else 1
-    digits = text.lstrip("+-")
-    if digits.startswith("0b"):
-        return sign * int(digits[2:], 2)
-    if digits.startswith("0x"):
-        return sign * int(digits[2:], 16)
-    if digits.startswith("0") and digits != "0":
-        return sign * int(digits, 8)
-    value = 0
-    for part in digits.split(":"):
-        value = value * 60 + _decimal_int(part)
-    return sign * value
-
-
-def _decimal_int(text):
-    if not text.isdecimal():
-        raise ValueError(f"not a decimal int: {text!r}")
-    value = 0
-    for start in range(0, len(text), 500):
-        chunk = text[start : start + 500]
-        value = value * 10 ** len(chunk) + int(chunk)
-    return value
-
-
-_BoundedLoader.add_constructor(INT_TAG, _BoundedLoader.construct_yaml_int)
 
 
 class _Bounds:
@@ -247,10 +212,18 @@ class _Bounds:
 
 
 def _too_long(int_text):
-    try:
-        return abs(_yaml_int(int_text)) >= INT_BOUND
-    except ValueError:  # not an int at all: construction says so, at its line
-        return False
+    """Whether a YAML int (`-1_000`, `0x1f`, `017`, `0b101`, `1:30`) has more
+    decimal digits than MAX_INT_DIGITS, found without `int()` on decimal
+    text, which the very limit refuses."""
+    digits = int_text.replace("_", "").lstrip("+-")
+    if digits[:2] in ("0b", "0x") or (digits.startswith("0") and digits.isdigit()):
+        base = {"0b": 2, "0x": 16}.get(digits[:2], 8)
+        try:  # no limit for these bases: int() is linear in the digits
+            return abs(int(digits[2:] if base != 8 else digits, base)) >= INT_BOUND
+        except ValueError:  # not an int at all: construction says so, at its line
+            return False
+    # Decimal or base 60: each digit at most multiplies the value by ten.
+    return sum(c.isdigit() for c in digits) > MAX_INT_DIGITS
 
 
 def _text_questions():
