@@ -16,10 +16,11 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from generator.cli import main
 from generator.computation import analyse
-from rendering import CATALOG, REPO
+from rendering import CATALOG, REPO, render
 
 ESCAPES_ONLY_JINJA_SPLITS = ["\\u2028", "\\u2029", "\\x85", "\\f", "\\v"]
 
@@ -471,3 +472,14 @@ def test_alias_bomb_is_refused_in_a_blink_and_a_few_megabytes(tmp_path):
     assert proc.stderr.startswith("description[4]: expands to over 100,000 values"), proc.stderr
     assert cpu < 2 and wall < 10, (cpu, wall)
     assert peak_kb < 200 * 1024, peak_kb
+
+
+def test_the_generated_spec_reads_back_when_the_first_line_is_indented(tmp_path, capsys):
+    """specs/<module>.yml is the spec the next update reads: a computation
+    opening with an indented comment must survive the trip."""
+    body = "  # scaled projection\n\nreturn (ops.matmul(x, kernel) + bias) * scale\n"
+    project = render(tmp_path / "project", {"computation": body})
+    spec = project / "specs" / "scaled_dense.yml"
+    assert yaml.safe_load(spec.read_text())["computation"] == body
+    capsys.readouterr()
+    assert main(["check", str(spec)]) == 0, capsys.readouterr().err
