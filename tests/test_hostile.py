@@ -150,7 +150,11 @@ BAD_COMPUTATIONS = [
         "return " + "(" * 300 + "x" + ")" * 300,
         "computation: line 1: too many",
     ),
-    ("expression-of-10000-terms", "return " + "+".join(["x"] * 10_000), "computation: too deeply"),
+    (
+        "expression-of-10000-terms",
+        "return " + "+".join(["x"] * 10_000) + " + kernel + bias + scale",
+        "computation: too deeply",
+    ),
     ("yield", "yield x\\n" + OK, "computation: line 1: yield makes the forward function"),
     ("yield-from", "yield from x\\n" + OK, "computation: line 1: yield makes"),
     ("yield-after-return", OK + "yield\\n", "computation: line 2: yield makes"),
@@ -276,11 +280,11 @@ GOOD_COMPUTATIONS = [
 # echoed back in messages: (case id, spec file, problem lines, what the first
 # line shows instead of the raw characters).
 ECHOED = [
-    ("escape-clears-screen", 'layer_name: "A\\e[2J\\e[H"\n', 2, r"'A\x1b[2J\x1b[H'"),
+    ("escape-clears-screen", 'layer_name: "A\\e[2J\\e[H"\n', 2, r"'A\u001b[2J\u001b[H'"),
     ("carriage-return", 'layer_name: "Good\\rBad"\n', 2, r"'Good\rBad'"),
-    ("line-separators", 'layer_name: "A\\u2028B\\u2029C\\x85D"\n', 2, r"'A\u2028B\u2029C\x85D'"),
-    ("nul", 'layer_name: "A\\0B"\n', 2, r"'A\x00B'"),
-    ("bell-and-backspace", 'package_name: "a\\a\\b"\n', 1, r"'a\x07\x08'"),
+    ("line-separators", 'layer_name: "A\\u2028B\\u2029C\\x85D"\n', 2, r"'A\u2028B\u2029C\u0085D'"),
+    ("nul", 'layer_name: "A\\0B"\n', 2, r"'A\u0000B'"),
+    ("bell-and-backspace", 'package_name: "a\\a\\b"\n', 1, r"'a\u0007\b'"),
     ("unknown-question", '"\\e]0;owned\\a": 1\n', 1, r"\x1b]0;owned\x07: unknown question"),
     (
         "unknown-weight-key",
@@ -436,7 +440,7 @@ def test_long_ints_whatever_the_process_int_limit(tmp_path, limit):
     long_name = write(tmp_path, f"layer_name: {'7' * 640}\n")
     proc, _, _ = check_process(long_name, PYTHONINTMAXSTRDIGITS=limit)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    assert proc.stderr.startswith(f"layer_name: '{'7' * 640}' is not a CamelCase"), proc.stderr
+    assert proc.stderr.startswith("layer_name: '777") and "not a CamelCase" in proc.stderr
     too_long = write(tmp_path, f"example_input_shape: [8, {'9' * 5000}]\n")
     proc, _, _ = check_process(too_long, PYTHONINTMAXSTRDIGITS=limit)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
@@ -445,7 +449,9 @@ def test_long_ints_whatever_the_process_int_limit(tmp_path, limit):
 
 CRASHERS = {
     "nested-10000-deep": f"description: {nested(10_000)}\n",
-    "expression-of-100000-terms": computation("return " + "+".join(["x"] * 100_000)),
+    "expression-of-100000-terms": computation(
+        "return " + "+".join(["x"] * 100_000) + " + kernel + bias + scale"
+    ),
     "class-in-computation": computation("class A:\\n    y = foo\\n" + OK),
     "nonlocal-in-computation": computation("nonlocal y\\n" + OK),
 }
