@@ -9,16 +9,21 @@ Run: ``python -m generator.derive`` (writes the file) or ``--check``.
 """
 
 import builtins
+import importlib.metadata
 import inspect
 import json
 import keyword
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 NAMES_FILE = Path(__file__).with_name("keras_names.json")
 BACKENDS = ("tensorflow", "jax", "torch")
+# What a generated project imports; with what they import in turn, the
+# top-level module names its package must not take.
+LIBRARIES = ("keras", *BACKENDS, "numpy", "h5py", "pytest")
 
 # Abstract bases: `get()` accepts their names but they compute nothing.
 _BASES = {"Initializer", "Regularizer", "Constraint"}
@@ -30,17 +35,25 @@ def _known(module, registry):
     A bare name only counts when it works with no config (`constant` needs a
     value, so it is only known as a mapping).
     """
-    names, class_names = set(), set()
+    names, arguments = set(), {}
     for name, cls in registry.items():
         if cls.__name__ in _BASES:
             continue
-        class_names.add(name)
+        arguments[name] = _arguments(cls)
         try:
             module.get(name)
         except Exception:  # any failure means "not usable bare"
             continue
         names.add(name)
-    return {"names": sorted(names), "class_names": sorted(class_names)}
+    return {"names": sorted(names), "class_names": sorted(arguments), "arguments": arguments}
+
+
+def _arguments(cls):
+    """What the `config` of `{class_name, config}` may set: the named
+    arguments of the constructor (`from_config` calls it with the config)."""
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    return sorted(p.name for p in parameters if p.kind in named and p.name != "self")
 
 
 def _layer_attributes():
@@ -80,6 +93,8 @@ def derive():
     merged = {
         "python_keywords": sorted(set(keyword.kwlist) | set(keyword.softkwlist)),
         "python_builtins": sorted(dir(builtins)),
+        "python_modules": sorted(sys.stdlib_module_names),
+        "library_modules": sorted(_library_modules()),
     }
     for backend in BACKENDS:
         env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
@@ -91,6 +106,34 @@ def derive():
         merged[f"keras_version_{backend}"] = facts.pop("keras_version")
         _union_into(merged, facts)
     return merged
+
+
+def _library_modules():
+    """Top-level modules of LIBRARIES and everything they require, as
+    installed: a package of that name would shadow one of them."""
+    provides = {}
+    for module, distributions in importlib.metadata.packages_distributions().items():
+        for distribution in distributions:
+            provides.setdefault(_canonical(distribution), set()).add(module)
+    seen, pending = set(), list(LIBRARIES)
+    while pending:
+        name = _canonical(pending.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requirements = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        pending += [re.match(r"[\w.-]+", r)[0] for r in requirements if "extra ==" not in r]
+    modules = set(LIBRARIES)
+    for name in seen:
+        modules |= provides.get(name, set())
+    return {module for module in modules if module.isidentifier() and not module.startswith("_")}
+
+
+def _canonical(distribution):
+    return re.sub(r"[-_.]+", "-", distribution).lower()
 
 
 def _union_into(target, facts):
