@@ -1,0 +1,328 @@
+"""Hostile answers the rules decide (issue 15), through Copier and `check`.
+
+Each bad case is refused by real `copier copy` (nothing written) and by
+`generator check`, with the same first message naming the field. Each awkward
+but good case is accepted by both and generates a project that compiles and
+is ruff-clean.
+"""
+
+import copy
+import datetime
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from generator.cli import main
+from rendering import render
+
+KERNEL = {"name": "kernel", "shape": ["input_dim", "units"]}
+WEIGHTS = [
+    KERNEL,
+    {"name": "bias", "shape": ["units"], "initializer": "zeros"},
+    {"name": "scale", "shape": [], "initializer": "ones"},
+]
+UNITS = {"name": "units", "type": "int", "default": 32}
+COMPUTATION = "return (ops.matmul(x, kernel) + bias) * scale\n"
+
+
+def spec(hyperparameters=(UNITS,), weights=tuple(WEIGHTS), **answers):
+    """The README's spec, changed: every answer is given, so no default hides
+    what the case is about."""
+    return {
+        "hyperparameters": copy.deepcopy(_listed(hyperparameters)),
+        "weights": copy.deepcopy(_listed(weights)),
+        "computation": COMPUTATION,
+        "example_input_shape": [8, 16],
+        **answers,
+    }
+
+
+def _listed(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def kernel(**changes):
+    return [{**KERNEL, **changes}, *WEIGHTS[1:]]
+
+
+def with_hyperparameter(**hyperparameter):
+    return [UNITS, {"type": "int", "default": 3, **hyperparameter}]
+
+
+# (case id, answers, the first message's start)
+BAD = [
+    # Identifiers that match `$` before a final newline, or digits that are not ASCII.
+    ("layer-name-newline", spec(layer_name="AdvLayer\n"), "layer_name: 'AdvLayer\\n' is not"),
+    ("package-newline", spec(package_name="adv_layers\n"), "package_name: 'adv_layers\\n'"),
+    (
+        "axis-leading-zero",
+        spec(weights=kernel(shape=["input_shape[01]", "units"])),
+        "weights[0].shape[0]",
+    ),
+    (
+        "axis-arabic-digit",
+        spec(weights=kernel(shape=["input_shape[\u0661]", 3])),
+        "weights[0].shape[0]",
+    ),
+    (
+        "axis-of-5000-digits",
+        spec(weights=kernel(shape=["input_shape[" + "9" * 5000 + "]"])),
+        "weights[0].shape[0]",
+    ),
+    (
+        "empty-dimension",
+        spec(hyperparameters=[], weights=[{"name": "w", "shape": [""]}]),
+        "weights[0].shape[0]",
+    ),
+    # Names that shadow what the generated code or its project uses.
+    ("package-stdlib", spec(package_name="json"), "package_name: 'json' would shadow Python's"),
+    ("package-keras", spec(package_name="keras"), "package_name: 'keras' would shadow the module"),
+    ("package-numpy", spec(package_name="numpy"), "package_name: 'numpy' would shadow the module"),
+    (
+        "package-keras-dependency",
+        spec(package_name="optree"),
+        "package_name: 'optree' would shadow",
+    ),
+    ("package-pytest", spec(package_name="pytest"), "package_name: 'pytest' would shadow"),
+    (
+        "package-conftest",
+        spec(package_name="conftest"),
+        "package_name: 'conftest' would shadow the project's",
+    ),
+    ("package-layer-checks", spec(package_name="layer_checks"), "package_name: 'layer_checks'"),
+    (
+        "module-test-prefix",
+        spec(module_name="test_layer"),
+        "module_name: 'test_layer' starts with 'test'",
+    ),
+    (
+        "hyper-super",
+        spec(hyperparameters=with_hyperparameter(name="super")),
+        "hyperparameters[1].name: 'super'",
+    ),
+    (
+        "hyper-input-dim",
+        spec(hyperparameters=with_hyperparameter(name="input_dim")),
+        "hyperparameters[1].name: 'input_dim'",
+    ),
+    (
+        "weight-activity",
+        spec(weights=[*WEIGHTS, {"name": "activity", "shape": [2]}]),
+        "weights[3].name: 'activity' would make",
+    ),
+    (
+        "weight-case-twin",
+        spec(weights=[*WEIGHTS, {"name": "Kernel", "shape": [2]}]),
+        "weights[3].name: 'Kernel' differs from 'kernel'",
+    ),
+    # Dimensions and sizes the generated tests could not build.
+    (
+        "dimension-default-zero",
+        spec(hyperparameters=[{**UNITS, "default": 0}]),
+        "weights[0].shape[1]: 'units' sizes this weight, so its default",
+    ),
+    (
+        "dimension-test-value-negative",
+        spec(hyperparameters=[{**UNITS, "test_value": -4}]),
+        "weights[0].shape[1]: 'units' sizes this weight, so its test_value",
+    ),
+    (
+        "weight-of-a-terabyte",
+        spec(weights=kernel(shape=[1_000_000_000, 1000])),
+        "weights[0].shape: [1000000000, 1000] is 1,000,000,000,000 values",
+    ),
+    (
+        "weight-through-a-hyperparameter",
+        spec(hyperparameters=[{**UNITS, "default": 10**12}]),
+        "weights[0].shape: ['input_dim', 'units'] is 16,000,000,000,016 values",
+    ),
+    (
+        "input-of-32-gigabytes",
+        spec(example_input_shape=[8, 1_000_000_000]),
+        "example_input_shape: [8, 1000000000] is 8,000,000,000 values",
+    ),
+    (
+        "astronomical-weight",
+        spec(weights=kernel(shape=[10**300, 10**300])),
+        "weights[0].shape: [1000000000000000000",
+    ),
+    # Keras configs that would fail at build.
+    (
+        "config-misspelled",
+        spec(weights=kernel(initializer={"class_name": "RandomNormal", "config": {"stdev": 0.1}})),
+        "weights[0].initializer.config.stdev: not an argument of RandomNormal (did you mean 'stddev'?)",
+    ),
+    (
+        "config-of-a-class-with-none",
+        spec(weights=kernel(initializer={"class_name": "Zeros", "config": {"value": 1}})),
+        "weights[0].initializer.config.value: not an argument of Zeros (it takes none)",
+    ),
+    (
+        "config-exponent-as-text",
+        spec(
+            weights=kernel(initializer={"class_name": "RandomNormal", "config": {"stddev": "1e-3"}})
+        ),
+        "weights[0].initializer.config.stddev: '1e-3' is text, not a number (YAML 1.1 reads 1e-3",
+    ),
+    (
+        "regularizer-misspelled",
+        spec(weights=kernel(regularizer={"class_name": "L1L2", "config": {"l3": 0.1}})),
+        "weights[0].regularizer.config.l3: not an argument of L1L2",
+    ),
+    (
+        "constraint-misspelled",
+        spec(weights=kernel(constraint={"class_name": "MaxNorm", "config": {"max_val": 2}})),
+        "weights[0].constraint.config.max_val: not an argument of MaxNorm (did you mean 'max_value'?)",
+    ),
+    (
+        "float-exponent-as-text",
+        spec(hyperparameters=[UNITS, {"name": "rate", "type": "float", "default": "1e-3"}]),
+        "hyperparameters[1].default: '1e-3' is not a float (YAML 1.1 reads 1e-3 as text",
+    ),
+    (
+        "float-near-max",
+        spec(hyperparameters=[UNITS, {"name": "rate", "type": "float", "default": 1.7e308}]),
+        "hyperparameters[1].default: 1.7e+308",
+    ),
+    # Missing keys and YAML's own types: the field is named, never Jinja's internals.
+    (
+        "hyper-without-name",
+        spec(hyperparameters=[{"type": "int", "default": 3}]),
+        "hyperparameters[0].name: None is not an identifier",
+    ),
+    (
+        "hyper-name-list",
+        spec(hyperparameters=[{"name": ["a"], "type": "int", "default": 3}]),
+        "hyperparameters[0].name: ['a'] is not",
+    ),
+    (
+        "hyper-without-type",
+        spec(hyperparameters=[{"name": "units", "default": 3}]),
+        "hyperparameters[0].type: None is not one of",
+    ),
+    (
+        "weight-without-shape",
+        spec(weights=[{"name": "kernel"}, *WEIGHTS[1:]]),
+        "weights[0].shape: must be a list of dimensions, not null",
+    ),
+    (
+        "date-default",
+        spec(hyperparameters=[{**UNITS, "default": datetime.date(2024, 1, 1)}]),
+        "hyperparameters[0].default: 2024-01-01 is not an int",
+    ),
+    (
+        "date-dimension",
+        spec(weights=kernel(shape=[datetime.date(2024, 1, 1)])),
+        "weights[0].shape[0]: 2024-01-01 is not",
+    ),
+    ("weights-float", spec(weights=1.5), "weights: must be a list, not float"),
+    # Text that cannot be a docstring, or that Jinja splits where Python does not.
+    ("description-nul", spec(description="A layer.\x00"), "description: holds '\\u0000'"),
+    ("description-escape", spec(description="A layer.\x1b[2J"), "description: holds '\\u001b'"),
+    ("description-surrogate", spec(description="A layer.\ud800"), "description: holds '\\ud800'"),
+    ("weight-doc-bell", spec(weights=kernel(doc="ring\x07")), "weights[0].doc: holds '\\u0007'"),
+    (
+        "computation-line-separator",
+        spec(computation="# note\u2028import os\n" + COMPUTATION),
+        "computation: line 1: holds U+2028 (line separator), which the generated module takes",
+    ),
+    (
+        "computation-next-line",
+        spec(computation="y = 1  # \x85\n" + COMPUTATION),
+        "computation: line 1: holds U+0085",
+    ),
+    (
+        "computation-form-feed",
+        spec(computation="y = 1\n# \x0c\n" + COMPUTATION),
+        "computation: line 2: holds U+000C",
+    ),
+    (
+        "computation-nul",
+        spec(computation="y = 1  # \x00\n" + COMPUTATION),
+        "computation: line 1: holds a NUL character",
+    ),
+    (
+        "computation-surrogate",
+        spec(computation="y = '\udfff'\n" + COMPUTATION),
+        "computation: line 1: holds a lone surrogate",
+    ),
+]
+
+# Awkward and fine: names the generated code could once collide with.
+GOOD = [
+    ("layer-named-like-test-helpers", spec(layer_name="LayerCase", module_name="weight_spec")),
+    ("layer-named-bound-lambda", spec(layer_name="BoundLambda", module_name="importlib")),
+    (
+        "hyperparameters-named-like-keras-modules",
+        spec(
+            hyperparameters=[UNITS]
+            + [
+                {"name": n, "type": "float", "default": 0.5}
+                for n in ("initializers", "regularizers", "constraints")
+            ],
+        ),
+    ),
+    ("description-with-separators", spec(description="Line one\u2028line two\ttabbed\u2029end.")),
+    ("computation-first-line-indented", spec(computation="  # scaled projection\n" + COMPUTATION)),
+    (
+        "ops-only-in-a-comment",
+        spec(computation="# not ops: plain arithmetic\nreturn (x * kernel[0, 0] + bias) * scale\n"),
+    ),
+    (
+        "exponent-written-for-yaml",
+        spec(
+            weights=kernel(initializer={"class_name": "RandomNormal", "config": {"stddev": 1.0e-3}})
+        ),
+    ),
+]
+
+
+def check_first_lines(tmp_path, capsys, answers):
+    path = tmp_path / "spec.yml"
+    path.write_text(yaml.safe_dump(answers, allow_unicode=True), encoding="utf-8")
+    capsys.readouterr()
+    status = main(["check", str(path)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.mark.parametrize(("answers", "expected"), [c[1:] for c in BAD], ids=[c[0] for c in BAD])
+def test_copier_and_check_refuse_alike(tmp_path, capsys, answers, expected):
+    dest = tmp_path / "project"
+    with pytest.raises(ValueError, match="Validation error") as refused:
+        render(dest, answers)
+    by_copier = str(refused.value).split(": ", 1)[1]
+    assert by_copier.startswith(expected), by_copier
+    assert not dest.exists() or not any(dest.iterdir()), "Copier wrote files for a bad answer"
+    status, out, err = check_first_lines(tmp_path, capsys, answers)
+    assert status == 2 and out == "" and "Traceback" not in err, err
+    first = err.splitlines()[0]
+    # A lone surrogate cannot even reach a file: `check` refuses it as it
+    # reads the spec, naming the same field in words of its own.
+    if first.startswith(("description: holds a lone surrogate", "computation: holds a lone")):
+        assert first.split(":")[0] == by_copier.split(":")[0], first
+    else:
+        assert first == by_copier, "Copier and generator check disagree"
+
+
+@pytest.mark.parametrize("answers", [c[1] for c in GOOD], ids=[c[0] for c in GOOD])
+def test_awkward_answers_make_projects_that_compile_and_lint(tmp_path, capsys, answers):
+    status, out, err = check_first_lines(tmp_path, capsys, answers)
+    assert status == 0 and out.startswith("ok: "), err
+    project = render(tmp_path / "project", answers)
+    for module in project.rglob("*.py"):
+        compile(module.read_text(encoding="utf-8"), str(module), "exec")
+    lint = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    spec_file = next((project / "specs").glob("*.yml"))
+    assert (
+        yaml.safe_load(spec_file.read_text(encoding="utf-8"))["computation"]
+        == answers["computation"]
+    )
