@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from generator.cli import main
-from rendering import render
+from rendering import ProjectRun, render
 
 KERNEL = {"name": "kernel", "shape": ["input_dim", "units"]}
 WEIGHTS = [
@@ -268,7 +268,9 @@ GOOD = [
     ("computation-first-line-indented", spec(computation="  # scaled projection\n" + COMPUTATION)),
     (
         "ops-only-in-a-comment",
-        spec(computation="# not ops: plain arithmetic\nreturn (x * kernel[0, 0] + bias) * scale\n"),
+        spec(
+            computation="# not ops: plain arithmetic\nreturn (x * kernel[0, 0] + bias[0]) * scale\n"
+        ),
     ),
     (
         "exponent-written-for-yaml",
@@ -326,3 +328,15 @@ def test_awkward_answers_make_projects_that_compile_and_lint(tmp_path, capsys, a
         yaml.safe_load(spec_file.read_text(encoding="utf-8"))["computation"]
         == answers["computation"]
     )
+
+
+def test_awkward_layers_pass_their_own_tests(tmp_path):
+    """Every awkward good case as a layer of one project, whose generated
+    tests then run (one backend: the others run the same code, and the
+    catalog's layers cross all three)."""
+    project = tmp_path / "project"
+    for i, (_, answers) in enumerate(GOOD):
+        render(project, {"layer_name": f"Awkward{i}", **answers})
+    run = ProjectRun(project, "jax", args=("-m", "not distributed"))
+    failed = [o for o in run.outcomes() if o.failure]
+    assert run.outcomes() and not failed, "\n".join(f"{o.name}: {o.message}" for o in failed)
