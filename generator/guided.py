@@ -23,6 +23,7 @@ import yaml
 from prompt_toolkit.completion import WordCompleter
 
 from generator.errors import InputError
+from generator.messages import printable
 from generator.spec import SpecError, parse, with_defaults
 
 KERAS_NAMES = Path(__file__).with_name("keras_names.json")
@@ -86,7 +87,7 @@ class Interview:
                 self.answered.append(field)
                 return read(text)
             for problem in problems:
-                print(f"  ! {problem}")
+                print(f"  ! {printable(problem)}")
             default = text
 
     def layer(self):
