@@ -71,7 +71,8 @@ BAD = [
         "hyper-collides-generated-argument",
         {
             "hyperparameters": units()
-            + [{"name": "kernel_initializer", "type": "str", "default": "x"}]
+            + [{"name": "kernel_initializer", "type": "str", "default": "x"}],
+            "weights": kernel(),
         },
         "hyperparameters[1].name",
     ),
