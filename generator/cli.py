@@ -12,15 +12,18 @@ from pathlib import Path
 from generator import template
 from generator.errors import InputError
 from generator.messages import printable
+from generator.project import in_project
 from generator.spec import SpecError, parse
 from generator.spec_file import read_answers
 
 EXIT_OK, EXIT_BUG, EXIT_PROBLEM, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def load(path):
-    """The spec in a YAML file, validated."""
-    return parse(read_answers(path))
+def load(path, project=None):
+    """The spec in a YAML file, validated; headed for the existing project
+    in folder `project`, it takes (and must keep) the project's package."""
+    answers = read_answers(path)
+    return parse(answers if project is None else in_project(answers, project))
 
 
 def check(args):
@@ -35,7 +38,7 @@ def new(args):
     if len(args.paths) > 2:
         raise InputError("new: give at most SPEC and DEST (python -m generator new [SPEC] DEST)")
     if len(args.paths) == 2:
-        spec, dest = load(args.paths[0]), Path(args.paths[1])
+        spec, dest = load(args.paths[0], project=args.paths[1]), Path(args.paths[1])
     else:
         from generator import guided
 
@@ -51,7 +54,7 @@ def new(args):
     print(f"wrote {spec.layer_name} into {dest}:")
     for path in written:
         print(f"  {path}")
-    print(f"test it: cd {dest} && python -m pytest")
+    print(f"test it: {run_tests(dest)}")
     if not args.template and not template.is_checkout():
         print(
             "note: rendered from the template this install carries, which has no "
@@ -60,14 +63,49 @@ def new(args):
 
 
 def update(args):
+    if args.all:
+        return update_every_layer(args)
     from generator import render
 
-    spec = load(args.spec)
+    spec = load(args.spec, project=args.project)
     changed = render.update(spec, Path(args.project))
     print(f"regenerated {spec.layer_name} in {args.project}:")
     for path in changed or ["(no file changed)"]:
         print(f"  {path}")
-    print(f"test it: cd {args.project} && python -m pytest")
+    print(f"test it: {run_tests(args.project)}")
+
+
+def update_every_layer(args):
+    """One line per layer (failures on stderr), then what to do next."""
+    from generator.update_all import update_all
+
+    outcomes = update_all(Path(args.project))
+    for outcome in outcomes:
+        print(outcome.line(), file=sys.stderr if outcome.failed else sys.stdout)
+    failed = [o.layer for o in outcomes if o.failed]
+    updated = sum(o.status == "updated" for o in outcomes)
+    if updated:
+        print(
+            f"{updated} of {len(outcomes)} layers updated; the changes are in your working "
+            f"tree, uncommitted: review them (git diff), test them ({run_tests(args.project)}), "
+            "then commit"
+        )
+    elif not failed:
+        print("every layer is up to date: its spec and the template's newest release")
+    if failed:
+        print(
+            f"{len(failed)} failed ({', '.join(failed)}), the others are intact: fix what "
+            "is said above, commit, and run update --all again",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEM
+    return EXIT_OK
+
+
+def run_tests(folder):
+    """The command that runs the project's tests, from here."""
+    here = Path(folder).resolve() == Path.cwd().resolve()
+    return "python -m pytest" if here else f"cd {folder} && python -m pytest"
 
 
 def parser():
@@ -97,18 +135,37 @@ def parser():
     )
     command.set_defaults(run=new)
     command = commands.add_parser(
-        "update", help="check a spec, then regenerate its layer in PROJECT"
+        "update",
+        help="check a spec, then regenerate its layer in PROJECT; or, with --all, "
+        "every layer of PROJECT (default: .) from its spec, at the newest template release",
+        usage="%(prog)s SPEC PROJECT | %(prog)s --all [PROJECT]",
     )
-    command.add_argument("spec")
-    command.add_argument("project")
-    command.set_defaults(run=update)
+    command.add_argument("paths", nargs="*", metavar="SPEC PROJECT")
+    command.add_argument(
+        "--all",
+        action="store_true",
+        help="every layer whose spec changed, and every layer to the newest template release",
+    )
+    command.set_defaults(run=update, usage_error=command.error)
     return cli
+
+
+def update_paths(args):
+    """`update SPEC PROJECT` or `update --all [PROJECT]`, as spec and project."""
+    if args.all and len(args.paths) <= 1:
+        args.spec, args.project = None, (args.paths or ["."])[0]
+    elif not args.all and len(args.paths) == 2:
+        args.spec, args.project = args.paths
+    else:
+        args.usage_error("give SPEC PROJECT, or --all [PROJECT]")
 
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    if args.run is update:
+        update_paths(args)
     try:
-        args.run(args)
+        status = args.run(args)
     except SpecError as error:
         for problem in error.problems:
             print(printable(problem), file=sys.stderr)
@@ -117,11 +174,13 @@ def main(argv=None):
         print(printable(str(error)), file=sys.stderr)
         return EXIT_PROBLEM
     except (KeyboardInterrupt, EOFError):  # Ctrl-C, or Ctrl-D at a prompt
-        # `new` undoes a copy it interrupts; `update` may have merged part of one.
-        what = "nothing written" if args.command == "new" else "nothing more was written"
+        # `new` undoes a copy it interrupts, `update --all` works in a worktree
+        # it removes; `update` may have merged part of one.
+        whole = args.command == "new" or getattr(args, "all", False)
+        what = "nothing written" if whole else "nothing more was written"
         print(f"interrupted: {what}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:  # the last resort: a bug, still one line
         print(printable(f"internal error ({type(error).__name__}): {error}"), file=sys.stderr)
         return EXIT_BUG
-    return EXIT_OK
+    return status or EXIT_OK

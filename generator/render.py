@@ -5,17 +5,17 @@ No unsafe feature is used (the template has none), so nothing here needs
 """
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import copier
 
 from generator import template as source
 from generator.errors import InputError
+from generator.project import ANSWERS, uncommitted
 
 
 def answers_file(spec):
-    return Path(".copier-answers") / f"{spec.module_name}.yml"
+    return ANSWERS / f"{spec.module_name}.yml"
 
 
 def layer_files(spec):
@@ -69,10 +69,10 @@ def update(spec, project):
             f"{project / answers}: no such answers file: {project} has no layer "
             f"{spec.module_name} (make one with: python -m generator new SPEC {project})"
         )
-    status = _git(project, "status", "--porcelain")
-    if status:
+    changed = uncommitted(project)
+    if changed:
         raise InputError(
-            f"{project}: uncommitted changes ({status.splitlines()[0].strip()} ...): "
+            f"{project}: uncommitted changes ({changed[0]} ...): "
             "commit them first, copier update merges into a clean tree"
         )
     _run(
@@ -86,8 +86,7 @@ def update(spec, project):
         unsafe=False,
         quiet=True,
     )
-    changed = _git(project, "status", "--porcelain", "--untracked-files=all")
-    return [line[3:] for line in changed.splitlines()]
+    return uncommitted(project)
 
 
 def _files(folder):
@@ -113,14 +112,6 @@ def _remove_new(folder, existed, before):
             path.rmdir()
         else:
             path.unlink()
-
-
-def _git(project, *args):
-    proc = subprocess.run(["git", "-C", str(project), *args], capture_output=True, text=True)
-    if proc.returncode != 0:
-        message = (proc.stderr.strip().splitlines() or ["git failed"])[-1]
-        raise InputError(f"{project}: not a git repository with a commit ({message})")
-    return proc.stdout.strip()
 
 
 def _run(function, *args, **kwargs):
