@@ -6,6 +6,7 @@ holds: importing TensorFlow costs seconds, so layers share the process.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -81,6 +82,22 @@ def commit_all(project, message="generated"):
         "-m",
         message,
     )
+
+
+def released_template(dest, tag="1.0.0"):
+    """This checkout's working tree as a template repository of its own,
+    committed and tagged `tag`, so that tests copy what is being changed the
+    way users copy a release."""
+    shutil.copytree(
+        REPO,
+        dest,
+        ignore=shutil.ignore_patterns(
+            ".git", "__pycache__", ".pytest_cache", "my-layers", "*.egg-info"
+        ),
+    )
+    commit_all(dest, f"release {tag}")
+    git(dest, "tag", tag)
+    return Path(dest)
 
 
 def backend_env(backend, **extra):

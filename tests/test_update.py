@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from generator.spec import with_defaults
-from rendering import REPO, commit_all, git, load_spec, render
+from rendering import REPO, commit_all, git, load_spec, released_template, render
 
 SECOND_LAYER = load_spec(REPO / "examples" / "catalog" / "frozen_normalizer.yml")
 USER_CODE = (
@@ -30,19 +30,8 @@ def copier_cli(*args, cwd):
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    """This template as a released git repository of its own (tag 1.0.0),
-    made from the working tree so that it tests what is being changed."""
-    path = tmp_path_factory.mktemp("template") / "keras-layer-template"
-    shutil.copytree(
-        REPO,
-        path,
-        ignore=shutil.ignore_patterns(
-            ".git", "__pycache__", ".pytest_cache", "my-layers", "*.egg-info"
-        ),
-    )
-    commit_all(path, "release 1.0.0")
-    git(path, "tag", "1.0.0")
-    return path
+    """This template as a released git repository of its own (tag 1.0.0)."""
+    return released_template(tmp_path_factory.mktemp("template") / "keras-layer-template")
 
 
 def new_project(template, tmp_path):
@@ -168,7 +157,9 @@ def test_generator_update_finds_the_answers_file(template, tmp_path):
 
     proc = generator_cli("update", str(spec), str(project))
     assert proc.returncode == 0, proc.stderr
-    assert "src/custom_layers/scaled_dense.py" in proc.stdout
+    changed = proc.stdout.splitlines()
+    assert "  src/custom_layers/scaled_dense.py" in changed
+    assert "  .copier-answers/scaled_dense.yml" in changed, proc.stdout
     assert "shift" in (project / "src" / "custom_layers" / "scaled_dense.py").read_text()
     assert_user_edits_kept(project)
     assert_clean_merge(project)
