@@ -65,6 +65,8 @@ def measure(work, rounds, with_suite):
     progress("copier copy")
     floor = snapshot.trivial_template(work / "trivial")
     rows.append(tool_metrics.copier_row(template, floor, work, rounds))
+    progress("update --all")
+    rows.append(tool_metrics.update_all_row(template, work / "update-all"))
     progress("generator check")
     rows += tool_metrics.check_rows(spec, rounds)
     if with_suite:

@@ -2,12 +2,15 @@
 optionally this repository's whole test suite."""
 
 import itertools
+import os
 import subprocess
 import sys
 import time
 
+import yaml
+
 from benchmarks.report import Bar, Row, ratio_row
-from benchmarks.snapshot import REPO
+from benchmarks.snapshot import COMMITTER, REPO, git
 from benchmarks.timing import Spread, compare
 
 # Importing any of these costs seconds; `check` must stay clear of them.
@@ -48,6 +51,115 @@ def copier_row(template, floor, destinations, rounds):
     return ratio_row(
         "copier copy --defaults: one layer / trivial template", result, Bar(1.3), unit="s"
     )
+
+
+def update_project(template, work):
+    """A team's project of ten layers (the default and the nine catalog
+    layers) at template release 1.0.0, with release 1.1.0 out and two spec
+    edits committed: what `update --all` has to do. Returns the project and
+    its layers."""
+    source = work / "keras-layer-template"
+    git(work, "clone", "-q", str(template), str(source))
+    git(source, "tag", "1.0.0")
+    project = work / "project"
+    specs = [{}] + [
+        yaml.safe_load(path.read_text())
+        for path in sorted((REPO / "examples" / "catalog").glob("*.yml"))
+    ]
+    for spec in specs:
+        with open(work / "spec.yml", "w") as file:
+            yaml.safe_dump(spec, file)
+        run(
+            [
+                sys.executable,
+                "-m",
+                "copier",
+                "copy",
+                "--defaults",
+                "--vcs-ref=1.0.0",
+                "--data-file",
+                str(work / "spec.yml"),
+                str(source),
+                str(project),
+            ]
+        )
+    commit(project, "ten layers")
+    checks = source / "template" / "tests" / "layer_checks.py"
+    checks.write_text(checks.read_text() + "\n# release 1.1.0\n")
+    commit(source, "release 1.1.0")
+    git(source, "tag", "1.1.0")
+    layers = sorted(path.stem for path in (project / ".copier-answers").glob("*.yml"))
+    for layer in layers[:2]:
+        spec_file = project / "specs" / f"{layer}.yml"
+        spec = yaml.safe_load(spec_file.read_text())
+        spec_file.write_text(yaml.safe_dump({**spec, "description": f"{layer}, edited."}))
+    commit(project, "two spec edits")
+    return project, layers
+
+
+def commit(folder, message):
+    if not (folder / ".git").exists():
+        git(folder, "init", "-q", "-b", "main")
+    git(folder, "add", "-A")
+    git(folder, *COMMITTER, "commit", "-q", "-m", message)
+
+
+def update_all_row(template, work, rounds=1):
+    """`python -m generator update --all` against the same work by hand: one
+    `copier update -a FILE --defaults --data-file SPEC` per layer, each
+    committed, since Copier needs a clean tree for the next. Both start by
+    resetting the project to its state before the update (a cost they share).
+    A unit takes half a minute, so one round (three units each) is the
+    default."""
+    work.mkdir()
+    project, layers = update_project(template, work)
+    start = git(project, "rev-parse", "HEAD").strip()
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+
+    def reset():
+        git(project, "reset", "-q", "--hard", start)
+        git(project, "clean", "-q", "-fdx")
+
+    def update_all():
+        reset()
+        subprocess.run(
+            [sys.executable, "-m", "generator", "update", "--all"],
+            cwd=project,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+
+    def by_hand():
+        reset()
+        for layer in layers:
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "copier",
+                    "update",
+                    "-a",
+                    f".copier-answers/{layer}.yml",
+                    "--defaults",
+                    "--data-file",
+                    f"specs/{layer}.yml",
+                ],
+                cwd=project,
+                check=True,
+                capture_output=True,
+            )
+            commit(project, f"update {layer}")
+
+    result = compare(update_all, by_hand, rounds, warmup=0)
+    row = ratio_row(
+        f"update --all, {len(layers)} layers (2 spec edits, a release) / copier update per layer",
+        result,
+        Bar(1.10, aim=True),
+        unit="s",
+    )
+    row.raw["layers"] = len(layers)
+    return row
 
 
 def check_command(spec):
