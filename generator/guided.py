@@ -24,6 +24,7 @@ from prompt_toolkit.completion import WordCompleter
 
 from generator.errors import InputError
 from generator.messages import printable
+from generator.project import package_of
 from generator.spec import SpecError, parse, with_defaults
 
 KERAS_NAMES = Path(__file__).with_name("keras_names.json")
@@ -55,7 +56,8 @@ class Interview:
     def __init__(self, dest):
         self.dest = Path(dest)
         self.answers = {"hyperparameters": [], "weights": []}
-        package = project_package(self.dest)
+        # A new layer joins the project's package rather than start a second.
+        package = package_of(self.dest)
         if package:
             self.answers["package_name"] = package
         self.answered = []
@@ -265,16 +267,6 @@ def literal(kind):
             return text
 
     return read
-
-
-def project_package(dest):
-    """The package of the layers already in the project, if any: a new layer
-    joins it rather than starting a second package."""
-    for answers in sorted((dest / ".copier-answers").glob("*.yml")):
-        package = (yaml.safe_load(answers.read_text()) or {}).get("package_name")
-        if package:
-            return package
-    return None
 
 
 # What render.layer_files needs to know of a spec.

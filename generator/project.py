@@ -18,16 +18,25 @@ ANSWERS = Path(".copier-answers")
 
 
 def package_of(folder):
-    """The package of the project in `folder`; None where there is no project."""
-    path = Path(folder) / PROJECT_FILE
+    """The package of the project in `folder`: the one its first copy wrote
+    to .keras-layers.yml or, in a project older than that file, the one its
+    layers' answers record; None where there is no project."""
+    for path in [Path(folder) / PROJECT_FILE, *sorted((Path(folder) / ANSWERS).glob("*.yml"))]:
+        package = _read(path).get("package_name")
+        if package:
+            return package
+    return None
+
+
+def _read(path):
     try:
         settings = yaml.safe_load(path.read_text())
     except (FileNotFoundError, NotADirectoryError):
-        return None
+        return {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise InputError(f"{path}: cannot read: {message}") from None
-    return settings.get("package_name") if isinstance(settings, dict) else None
+    return settings if isinstance(settings, dict) else {}
 
 
 def in_project(answers, folder):

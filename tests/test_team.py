@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from rendering import CATALOG, REPO, commit_all, git, load_spec, released_template, render
+from terminal import CTRL_C, Terminal, python
 
 FROZEN = REPO / "examples" / "catalog" / "frozen_normalizer.yml"
 GATE = REPO / "examples" / "catalog" / "sequence_gate.yml"
@@ -218,23 +219,13 @@ def test_a_layer_of_another_package_is_refused_in_one_line(template, seq_project
 
 
 def test_the_prompt_offers_the_projects_package(template, seq_project):
-    pexpect = pytest.importorskip("pexpect")
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "copier", "copy", str(template), "."],
-        cwd=str(seq_project),
-        env=dict(os.environ, TERM="xterm"),
-        encoding="utf-8",
-        timeout=60,
-    )
+    question = yaml.safe_load((REPO / "copier.yml").read_text())["package_name"]["help"]
     before = state(seq_project)
-    try:
-        child.expect("Import name of the generated package")
-        child.expect("seq_layers")
-    finally:
-        child.sendcontrol("c")
-        child.expect(pexpect.EOF)
-        child.close()
+    user = Terminal(*python("-m", "copier", "copy", str(template), "."), cwd=seq_project)
+    user.expect(question[:40])
+    user.expect("seq_layers")
+    user.send(CTRL_C)
+    user.finish()
     assert state(seq_project) == before
 
 
@@ -279,15 +270,6 @@ def test_generated_code_is_ruff_clean_for_any_name(named_projects, package, comm
         ["ruff", *command, "--no-cache", "."], cwd=project, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-def test_imports_follow_the_names(named_projects):
-    """The fix is the order, not a lint exemption: a package sorting after the
-    shared modules is imported after them."""
-    first = (named_projects / "zzz_layers" / "tests" / "test_aaa.py").read_text()
-    last = (named_projects / "aaa_layers" / "tests" / "test_aaa.py").read_text()
-    assert first.index("from layer_checks") < first.index("from zzz_layers.aaa")
-    assert last.index("from aaa_layers.aaa") < last.index("from distributed_checks")
 
 
 # 4. update --all.
