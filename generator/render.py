@@ -8,10 +8,12 @@ import shutil
 from pathlib import Path
 
 import copier
+import yaml
 
 from generator import template as source
 from generator.errors import InputError
-from generator.project import ANSWERS, uncommitted
+from generator.project import ANSWERS, git, uncommitted
+from generator.update_all import conflicted
 
 
 def answers_file(spec):
@@ -41,6 +43,7 @@ def new(spec, dest, template=None):
             f"{dest / taken[0]} exists: {dest} already has layer {spec.module_name}; "
             "regenerate it with: python -m generator update SPEC PROJECT"
         )
+    _refuse_a_second_class(spec, dest)
     before, existed, entries = _files(dest), dest.exists(), _entries(dest)
     try:
         _run(
@@ -54,11 +57,29 @@ def new(spec, dest, template=None):
             unsafe=False,
             quiet=True,
         )
-    except KeyboardInterrupt:
-        # Copier cleans up after its errors, not after Ctrl-C.
+    except BaseException:
+        # All or nothing: a render stopped halfway (Ctrl-C, a name the file
+        # system refuses, a shared file Copier would have to ask about) would
+        # leave half a layer that neither new nor update could finish.
         _remove_new(dest, existed, entries)
         raise
     return sorted(_files(dest) - before)
+
+
+def _refuse_a_second_class(spec, dest):
+    """Two layers of one package registered under one class name: Keras keeps
+    the second, and a saved model of the first no longer loads."""
+    for path in sorted((dest / ANSWERS).glob("*.yml")):
+        try:
+            recorded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        if isinstance(recorded, dict) and recorded.get("layer_name") == spec.layer_name:
+            raise InputError(
+                f"layer_name: '{spec.layer_name}' is already the class of layer "
+                f"{path.stem} ({ANSWERS / path.name}): two layers of one package "
+                "cannot share a class name"
+            )
 
 
 def update(spec, project):
@@ -75,17 +96,30 @@ def update(spec, project):
             f"{project}: uncommitted changes ({changed[0]} ...): "
             "commit them first, copier update merges into a clean tree"
         )
-    _run(
-        copier.run_update,
-        str(project),
-        data=spec.answers,
-        answers_file=str(answers),
-        defaults=True,
-        overwrite=True,
-        vcs_ref=copier.VcsRef.CURRENT,
-        unsafe=False,
-        quiet=True,
-    )
+    try:
+        _run(
+            copier.run_update,
+            str(project),
+            data=spec.answers,
+            answers_file=str(answers),
+            defaults=True,
+            overwrite=True,
+            vcs_ref=copier.VcsRef.CURRENT,
+            unsafe=False,
+            quiet=True,
+        )
+        stuck = conflicted(project)
+        if stuck:
+            raise InputError(
+                f"copier could not merge {stuck[0]} with your edits: nothing was changed; "
+                "regenerate with python -m generator update --all, which says what to do"
+            )
+    except BaseException:
+        # The tree was clean, so its last commit loses nothing of the user's;
+        # ignored files (a virtualenv, saved models) are left alone.
+        git(project, "reset", "--quiet", "--hard", "HEAD")
+        git(project, "clean", "--quiet", "-d", "--force", ".")
+        raise
     return uncommitted(project)
 
 

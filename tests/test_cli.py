@@ -105,3 +105,42 @@ def test_the_readmes_spec_is_valid(tmp_path):
     spec.write_text(readme[start : readme.index("```", start)])
     proc = generator("check", str(spec))
     assert proc.returncode == 0, proc.stderr
+
+
+def snapshot(folder):
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_new_refuses_a_second_layer_of_the_same_class(tmp_path):
+    dest = tmp_path / "project"
+    assert generator("new", str(CATALOG[0]), str(dest)).returncode == 0
+    before = snapshot(dest)
+    twin = tmp_path / "twin.yml"
+    spec = yaml.safe_load(CATALOG[0].read_text())
+    twin.write_text(yaml.safe_dump({**spec, "module_name": "another_module"}))
+    existing = spec.get("module_name", CATALOG[0].stem)
+    assert_refused(
+        generator("new", str(twin), str(dest)), "layer_name:", f"class of layer {existing}"
+    )
+    assert snapshot(dest) == before
+
+
+def test_a_render_that_fails_halfway_leaves_nothing(tmp_path):
+    """A shared file the user edited makes Copier want to ask, which it
+    cannot without a terminal, after it has begun writing: what it wrote is
+    removed, and the project is as it was."""
+    dest = tmp_path / "project"
+    assert generator("new", str(CATALOG[0]), str(dest)).returncode == 0
+    checks = dest / "tests" / "layer_checks.py"
+    checks.write_text(checks.read_text() + "# ours\n")
+    before = snapshot(dest)
+    proc = generator("new", str(CATALOG[1]), str(dest))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "Interactive session required" in proc.stderr.splitlines()[-1]
+    assert snapshot(dest) == before
+
+
+def test_names_too_long_for_file_names_are_refused(tmp_path):
+    spec = tmp_path / "long.yml"
+    spec.write_text(yaml.safe_dump({"layer_name": "LongNamed", "module_name": "m" * 300}))
+    assert_refused(generator("check", str(spec)), "module_name:", "longer than 100")
