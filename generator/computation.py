@@ -1,13 +1,14 @@
 """Checks of the computation that only Python can make (Copier cannot parse it).
 
 The computation is the body of ``def forward(x, <weights>, <hyperparameters>)``
-in the generated module. It is checked as that function, written as the
-template writes it, and compiled as Python compiles it: it must compile,
-return one output on every path, read every weight (a weight the output
-cannot depend on gets no gradient), import nothing and reach nothing that
-stands in for an import (the layer may use ``keras.ops`` only, never one
-backend), and use only names it can see. However hostile the text, the
-answer is a list of one-line problems, never an exception.
+in the generated module (which also receives ``training`` and, for a random
+layer, ``seed_generator``, when its body reads them). It is checked as that
+function, written as the template writes it, and compiled as Python compiles
+it: it must compile, return one output on every path, read every weight (a
+weight the output cannot depend on gets no gradient), import nothing and
+reach nothing that stands in for an import (the layer may use ``keras.ops``
+only, never one backend), and use only names it can see. However hostile the
+text, the answer is a list of one-line problems, never an exception.
 """
 
 import ast
@@ -172,7 +173,8 @@ def _analyse(code, offset, visible, weights):
     if unknown:
         problems.append(
             f"computation: uses undefined names {', '.join(unknown)} "
-            f"(it sees x, ops, keras, its weights and hyperparameters)"
+            f"(it sees x, ops, keras, training, its weights and hyperparameters"
+            f"{', seed_generator' if 'seed_generator' in visible else ''})"
         )
     read = {
         node.id
