@@ -16,7 +16,9 @@ class BoundLambda(keras.layers.Lambda):
     parent's variables in `arguments` would also save them: each weight would
     be written twice to a `.keras` file. The parent saves and loads them; this
     layer saves nothing of its own. It is never serialized either: the parent
-    creates it again in `build()`.
+    creates it again in `build()`. Nor does it track the parent's seed
+    generator, which Keras would otherwise count twice in the parent's
+    `variables`, the state a JAX training step carries.
 
     Its output shape is the computation traced symbolically, which costs
     milliseconds: each traced shape is remembered, and the parent saves them
@@ -25,6 +27,7 @@ class BoundLambda(keras.layers.Lambda):
 
     def __init__(self, function, **kwargs):
         super().__init__(function, **kwargs)
+        self._seed_generators.clear()
         self._traced = {}
 
     def compute_output_shape(self, input_shape):
