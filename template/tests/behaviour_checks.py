@@ -59,7 +59,10 @@ def compiled(case, layer, **options):
 def stateless_step(layer):
     """`layer.stateless_call` in training, as JAX's trainer runs it: under
     `jax.jit` on JAX, as it is everywhere else."""
-    step = lambda t, n, x: layer.stateless_call(t, n, x, training=True)  # noqa: E731
+
+    def step(trainable, non_trainable, x):
+        return layer.stateless_call(trainable, non_trainable, x, training=True)
+
     if BACKEND == "jax":
         import jax
 
@@ -88,9 +91,7 @@ class TrainingFlagTests:
             ("evaluate()", lambda: model.evaluate(x, y, verbose=0)),
         ):
             seen = training_flags(layer, run)
-            assert True not in seen, (
-                f"the computation received training=True in {name}"
-            )
+            assert True not in seen, f"the computation received training=True in {name}"
 
 
 class RandomLayerTests:
@@ -111,7 +112,9 @@ class RandomLayerTests:
         inference = arrays(layer(x), layer(x, training=False), layer(x))
         for other in inference[1:]:
             np.testing.assert_array_equal(
-                other, inference[0], err_msg="inference calls differ: noise in inference"
+                other,
+                inference[0],
+                err_msg="inference calls differ: noise in inference",
             )
 
     def test_same_seed_gives_the_same_noise(self):
@@ -188,7 +191,9 @@ class RandomLayerTests:
             err_msg="a stateless call changed the layer's own seed generator",
         )
 
-    @pytest.mark.skipif(BACKEND == "torch", reason="jit_compile is XLA (TensorFlow, JAX)")
+    @pytest.mark.skipif(
+        BACKEND == "torch", reason="jit_compile is XLA (TensorFlow, JAX)"
+    )
     def test_noise_advances_under_jit_compile(self):
         layer = self.case.layer_class(seed=SEED)
         model, x, y = compiled(self.case, layer, jit_compile=True)
