@@ -35,9 +35,23 @@ DEFECTS = {
     13: "the Lambda is created again on every call",
     14: "the constructor does not check a hyperparameter",
     15: "the traced output shape is not saved: loading traces again",
+    # Issue 14: layers with behaviour in training.
+    23: "training does not reach the computation",
+    24: "a fixed seed instead of the layer's seed generator",
+    25: "the computation draws from another generator: the layer's never advances",
+    26: "the seed argument is ignored",
+    27: "the seed generator's state is not saved",
+    28: "a state weight is assigned in inference",
+    29: "a state weight is never assigned",
+    30: "a state weight is autocast to float16 under mixed precision",
 }
 # Defects that only a layer with hyperparameters can have.
 NEED_HYPERPARAMETERS = {14}
+# Defects that only a layer whose computation reads `training`, a random
+# layer, or a layer with a weight updated in training can have.
+NEED_TRAINING = {23}
+NEED_RANDOM = {24, 25, 26, 27}
+NEED_STATE = {28, 29, 30}
 ARGUMENTS = ("initializer", "regularizer", "constraint")
 # The verdicts of a session's mutants, for the terminal summary (tests/conftest.py).
 VERDICTS = pytest.StashKey[list]()
@@ -107,6 +121,24 @@ def has_frozen(spec):
 
 def has_hyperparameters(spec):
     return bool(spec["hyperparameters"])
+
+
+def reads_training(spec):
+    body = "".join(f"    {line}\n" for line in spec["computation"].splitlines())
+    tree = ast.parse(f"def forward():\n{body}")
+    return any(isinstance(n, ast.Name) and n.id == "training" for n in ast.walk(tree))
+
+
+def is_random(spec):
+    return spec.get("random") is True
+
+
+def has_state(spec):
+    return any(w.get("updated_in_training") for w in spec["weights"])
+
+
+def first_state(spec):
+    return next(w["name"] for w in spec["weights"] if w.get("updated_in_training"))
 
 
 def weight_with(spec, kind):
@@ -564,6 +596,94 @@ def hyperparameter_unchecked(source, spec):
 @mutant(15)
 def traced_shapes_not_saved(source, spec):
     return delete(source, scope(ast.parse(source), "get_build_config")), ("traced",)
+
+
+# Issue 14: behaviour in training.
+
+
+def forward_call(source):
+    """The `self._forward(inputs, training=...)` call of call()."""
+    return find(
+        source,
+        "call",
+        "self._forward(..., training=...)",
+        lambda n: isinstance(n, ast.Call) and is_self(n.func, "_forward"),
+    )
+
+
+@mutant(23, applies=reads_training)
+def training_not_passed(source, spec):
+    """call() hands the computation a constant instead of Keras's flag."""
+    flag = keyword(forward_call(source), "training").value
+    return splice(source, flag, "False"), ("training", "fit()")
+
+
+def lambda_seed(source):
+    """The value the Lambda's arguments give as `seed_generator`."""
+    return entry(source, "build", "seed_generator")[1]
+
+
+@mutant(24, applies=is_random)
+def fixed_seed(source, spec):
+    return splice(source, lambda_seed(source), "1337"), ("same output", "seed_generator")
+
+
+@mutant(25, applies=is_random)
+def other_generator(source, spec):
+    """The computation draws from a generator of its own, which advances,
+    while the layer's own (tracked and saved) never does."""
+    mutated = splice(source, lambda_seed(source), "keras.random.SeedGenerator(self.seed)")
+    return mutated, ("seed_generator did not advance",)
+
+
+@mutant(26, applies=is_random)
+def seed_ignored(source, spec):
+    created = assignment(source, "__init__", "seed_generator").value
+    return splice(source, created, "keras.random.SeedGenerator()"), ("seed is ignored",)
+
+
+@mutant(27, applies=is_random)
+def seed_state_not_saved(source, spec):
+    source = delete(source, scope(ast.parse(source), "save_own_variables"))
+    source = delete(source, scope(ast.parse(source), "load_own_variables"))
+    return source, ("stores", "seed generator state")
+
+
+@mutant(28, applies=has_state)
+def state_assigned_in_inference(source, spec):
+    """A frozen-layer guard that passes the trainable flag for `training`."""
+    flag = keyword(forward_call(source), "training").value
+    return splice(source, flag, "self.trainable"), (quoted(first_state(spec)), "predict()")
+
+
+@mutant(29, applies=has_state)
+def state_never_assigned(source, spec):
+    weight = first_state(spec)
+    assigned = find(
+        source,
+        "forward",
+        f"{weight}.assign(...)",
+        lambda n: (
+            isinstance(n, ast.Expr)
+            and isinstance(n.value, ast.Call)
+            and isinstance(n.value.func, ast.Attribute)
+            and n.value.func.attr == "assign"
+            and isinstance(n.value.func.value, ast.Name)
+            and n.value.func.value.id == weight
+        ),
+    )
+    indent = " " * assigned.col_offset
+    return replace_lines(source, assigned, f"{indent}pass\n"), (
+        quoted(weight),
+        "fit() did not change state weight",
+    )
+
+
+@mutant(30, applies=has_state)
+def state_autocast(source, spec):
+    weight = first_state(spec)
+    mutated = delete(source, keyword(add_weight(source, weight).value, "autocast"))
+    return mutated, (quoted(weight), "autocast=False")
 
 
 @dataclass

@@ -18,20 +18,29 @@ from mutants import (
     DEFECTS,
     MUTANTS,
     NEED_HYPERPARAMETERS,
+    NEED_RANDOM,
+    NEED_STATE,
+    NEED_TRAINING,
     VERDICTS,
     Mutant,
     MutationError,
     Verdict,
+    has_state,
+    is_random,
     kill_table,
+    reads_training,
 )
 from rendering import REPO, ProjectRun, load_spec, render
 
 # The default layer, one catalog layer with a regularizer and a non-trainable
-# weight, and one with a regularizer, a constraint and 3-D input.
+# weight, one with a regularizer, a constraint and 3-D input, a random one and
+# one with a weight updated in training.
 SPECS = {
     "scaled_dense": {},
     "frozen_normalizer": load_spec(REPO / "examples" / "catalog" / "frozen_normalizer.yml"),
     "sequence_gate": load_spec(REPO / "examples" / "catalog" / "sequence_gate.yml"),
+    "training_noise": load_spec(REPO / "examples" / "catalog" / "training_noise.yml"),
+    "moving_center": load_spec(REPO / "examples" / "catalog" / "moving_center.yml"),
 }
 RESOLVED = {key: with_defaults(spec) for key, spec in SPECS.items()}
 CASES = [(key, m) for key, spec in RESOLVED.items() for m in MUTANTS if m.applies(spec)]
@@ -131,8 +140,16 @@ def test_kill_rate(mutation_run):
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_every_defect_has_a_mutant(spec):
-    planted = {m.defect for m in MUTANTS if m.applies(RESOLVED[spec])}
-    expected = set(DEFECTS) - (set() if RESOLVED[spec]["hyperparameters"] else NEED_HYPERPARAMETERS)
+    answers = RESOLVED[spec]
+    planted = {m.defect for m in MUTANTS if m.applies(answers)}
+    expected = set(DEFECTS)
+    for needed, has in (
+        (NEED_HYPERPARAMETERS, bool(answers["hyperparameters"])),
+        (NEED_TRAINING, reads_training(answers)),
+        (NEED_RANDOM, is_random(answers)),
+        (NEED_STATE, has_state(answers)),
+    ):
+        expected -= set() if has else needed
     assert planted == expected, f"no mutant plants defects {sorted(expected - planted)}"
 
 

@@ -31,6 +31,15 @@ def with_weight(**weight):
     return DEFAULT_WEIGHTS + [weight]
 
 
+def state(**changes):
+    """The default weights and a weight updated in training."""
+    moving = {"name": "moving", "shape": ["input_dim"], "initializer": "zeros", "trainable": False}
+    return with_weight(**{**moving, "updated_in_training": True, **changes})
+
+
+DEFAULT_RETURN = "return (ops.matmul(x, kernel) + bias) * scale\n"
+
+
 def units(**changes):
     return [{"name": "units", "type": "int", "default": 32, **changes}]
 
@@ -200,6 +209,62 @@ BAD = [
     ("input-shape-zero", {"example_input_shape": [8, 0]}, "example_input_shape"),
     ("input-shape-strings", {"example_input_shape": ["8", 16]}, "example_input_shape"),
     ("input-shape-not-list", {"example_input_shape": 16}, "example_input_shape"),
+    # Issue 14: behaviour in training.
+    (
+        "state-trainable",
+        {"weights": kernel(updated_in_training=True)},
+        "weights[0].updated_in_training",
+    ),
+    (
+        "state-flag-text",
+        {"weights": state(updated_in_training="yes")},
+        "weights[3].updated_in_training",
+    ),
+    ("random-int", {"random": 1}, "random"),
+    (
+        "random-seed-taken",
+        {
+            "random": True,
+            "hyperparameters": units() + [{"name": "seed", "type": "int", "default": 1}],
+        },
+        "random",
+    ),
+    (
+        "seed-generator-without-random",
+        {"computation": "y = keras.random.normal((), seed=seed_generator)\n" + DEFAULT_RETURN},
+        "computation",
+    ),
+    (
+        "training-misspelled",
+        {"computation": "if trainig:\n    x = -x\n" + DEFAULT_RETURN},
+        "computation",
+    ),
+    ("random-never-draws", {"random": True, "computation": DEFAULT_RETURN}, "computation"),
+    (
+        "random-noise-in-inference",
+        {
+            "random": True,
+            "computation": "x = x + keras.random.normal(ops.shape(x), seed=seed_generator)\n"
+            + DEFAULT_RETURN,
+        },
+        "computation",
+    ),
+    (
+        "state-never-assigned",
+        {
+            "weights": state(),
+            "computation": "if training:\n    x = x + ops.mean(moving)\nreturn x * (1.0 + ops.mean(kernel) + ops.mean(bias) + ops.mean(scale))\n",
+        },
+        "computation",
+    ),
+    (
+        "state-assigned-always",
+        {
+            "weights": state(),
+            "computation": "moving.assign(moving * 0.5)\nreturn x * (1.0 + ops.mean(kernel) + ops.mean(bias) + ops.mean(scale) + ops.mean(moving))\n",
+        },
+        "computation",
+    ),
     (
         "input-shape-rank-too-small",
         {"weights": kernel(shape=["input_shape[2]", "units"]), "example_input_shape": [8, 16]},
@@ -287,6 +352,8 @@ GOOD = [
         },
     ),
     ("mapping-with-no-config", {"weights": kernel(initializer={"class_name": "Orthogonal"})}),
+    # The default computation of a random layer with a state weight.
+    ("random-and-state-defaults", {"random": True, "weights": state()}),
 ]
 
 
