@@ -102,9 +102,11 @@ def problems_of(answers):
 def _visible(answers):
     # A random layer's computation also sees its seed generator (issue 14).
     random = {"seed_generator"} if answers.get("random") is True else set()
-    return {"x", "ops", "keras", "training"} | random | {
-        item["name"] for key in ("hyperparameters", "weights") for item in answers[key]
-    }
+    return (
+        {"x", "ops", "keras", "training"}
+        | random
+        | {item["name"] for key in ("hyperparameters", "weights") for item in answers[key]}
+    )
 
 
 def parse(answers):
