@@ -55,7 +55,14 @@ def environment():
 
 
 def render(source, context):
-    return environment().from_string(source).render(context)
+    return _compiled(source).render(context)
+
+
+@cache
+def _compiled(source):
+    # The same few sources (a question's default, the problems of one) are
+    # rendered again and again: each is compiled once.
+    return environment().from_string(source)
 
 
 def cast(question, value):
