@@ -65,13 +65,24 @@ def _compiled(source):
     return environment().from_string(source)
 
 
+class CastError(ValueError):
+    """An answer Copier could not cast to its question's type either."""
+
+
 def cast(question, value):
-    """An answer as Copier casts it to its question's type."""
+    """An answer as Copier casts it to its question's type: text given for a
+    YAML or JSON question is parsed, as Copier parses it."""
     kind = questions()[question].get("type", "yaml")
     if kind == "str":
         return value if value is None else str(value)
     if kind in ("yaml", "json") and isinstance(value, str):
-        return yaml.safe_load(value) if kind == "yaml" else json.loads(value)
+        try:
+            return yaml.safe_load(value) if kind == "yaml" else json.loads(value)
+        except (yaml.YAMLError, ValueError) as error:
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise CastError(
+                f"{question}: text that is not valid {kind.upper()} ({reason})"
+            ) from None
     return value
 
 

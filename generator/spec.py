@@ -119,7 +119,10 @@ def parse(answers):
         for key in answers
         if key not in known
     ]
-    full = with_defaults(answers)
+    try:
+        full = with_defaults(answers)
+    except rules.CastError as error:
+        raise SpecError([*unknown, str(error)]) from None
     found = unknown + problems_of(full)
     if found:
         raise SpecError(found)

@@ -173,6 +173,11 @@ class CopierQuestions:
         return None
 
 
+# How Copier refuses text it cannot parse as YAML for a YAML question: its
+# parser's error, raised, not a validator's message.
+YAML_REFUSAL = "Copier crashed: ValueError: "
+
+
 def check_problems(tmp_path, capsys, answers):
     spec = tmp_path / "spec.yml"
     spec.write_text(yaml.safe_dump(answers, allow_unicode=True), encoding="utf-8")
@@ -199,6 +204,8 @@ def test_copier_and_check_agree_on_random_mutations(tmp_path, capsys):
             continue  # the computation read as Python: Copier cannot see it
         if by_copier is not None and by_check and by_check[0] == by_copier:
             continue
+        if by_copier and "not valid YAML" in by_check[0] and by_copier.startswith(YAML_REFUSAL):
+            continue  # text for a YAML question that YAML refuses: Copier raises its parser's error
         disagreements.append(
             f"sample {sample}: {answers!r}\n  copier: {by_copier}\n  check: {by_check[:1]}"
         )

@@ -13,6 +13,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -320,19 +321,32 @@ def check_process(spec, timeout=60, limit_bytes=None, **env):
         if limit_bytes:
             resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
 
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run(
-        [sys.executable, "-m", "generator", "check", str(spec)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **env},
-        preexec_fn=limit,
-    )
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return proc, cpu, after.ru_maxrss
+    # This child's own usage, from os.wait4 (RUSAGE_CHILDREN's peak is the
+    # largest of every child the test process ever had, a TensorFlow run);
+    # so Popen must not reap it, and its output goes to files, not pipes.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "generator", "check", str(spec)],
+            cwd=REPO,
+            stdout=out,
+            stderr=err,
+            env={**os.environ, **env},
+            preexec_fn=limit,
+        )
+        deadline = time.monotonic() + timeout
+        pid = 0
+        while not pid:
+            late = time.monotonic() > deadline
+            if late:
+                child.kill()
+            pid, status, usage = os.wait4(child.pid, 0 if late else os.WNOHANG)
+            if not pid:
+                time.sleep(0.01)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        proc = subprocess.CompletedProcess(child.args, child.returncode, out.read(), err.read())
+    return proc, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
 def assert_refused(status, out, err, expected):
