@@ -60,7 +60,9 @@ class BoundLambda(keras.layers.Lambda):
             ]
         named = {
             name: m
-            for name, m, read in zip(self._masks, masks, self._reads_masks, strict=False)
+            for name, m, read in zip(
+                self._masks, masks, self._reads_masks, strict=False
+            )
             if read
         }
         if self._fn_expects_training_arg:
