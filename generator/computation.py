@@ -1,14 +1,16 @@
 """Checks of the computation that only Python can make (Copier cannot parse it).
 
-The computation is the body of ``def forward(x, <weights>, <hyperparameters>)``
-in the generated module (which also receives ``training`` and, for a random
-layer, ``seed_generator``, when its body reads them). It is checked as that
-function, written as the template writes it, and compiled as Python compiles
-it: it must compile, return one output on every path, read every weight (a
-weight the output cannot depend on gets no gradient), import nothing and
-reach nothing that stands in for an import (the layer may use ``keras.ops``
-only, never one backend), and use only names it can see. However hostile the
-text, the answer is a list of one-line problems, never an exception.
+The computation is the body of ``def forward(<inputs>, <weights>,
+<hyperparameters>, <masks>)`` in the generated module (which also receives
+``training`` and, for a random layer, ``seed_generator``, when its body reads
+them; an output mask's body is that of a function of the first input, its
+mask and the hyperparameters). It is checked as that function, written as
+the template writes it, and compiled as Python compiles it: it must compile,
+return one output on every path, read every weight (a weight the output
+cannot depend on gets no gradient), import nothing and reach nothing that
+stands in for an import (the layer may use ``keras.ops`` only, never one
+backend), and use only names it can see. However hostile the text, the
+answer is a list of one-line problems, never an exception.
 """
 
 import ast
@@ -87,9 +89,17 @@ class Analysis:
         return "ops" in self.global_names
 
 
-def computation_problems(source, visible, weights=()):
-    """One-line problems of the computation, `computation: ...` each."""
-    return analyse(source, visible, weights).problems
+def computation_problems(source, visible, weights=(), field="computation"):
+    """One-line problems of the computation, `computation: ...` each; or of
+    an output mask's body (`field` "output_mask"), checked the same way as
+    the body of a function of the names `visible`."""
+    problems = analyse(source, visible, weights).problems
+    if field == "computation":
+        return problems
+    return [
+        field + problem.removeprefix("computation").replace("the layer's output", "the output mask")
+        for problem in problems
+    ]
 
 
 def analyse(source, visible, weights=()):
@@ -173,8 +183,7 @@ def _analyse(code, offset, visible, weights):
     if unknown:
         problems.append(
             f"computation: uses undefined names {', '.join(unknown)} "
-            f"(it sees x, ops, keras, training, its weights and hyperparameters"
-            f"{', seed_generator' if 'seed_generator' in visible else ''})"
+            f"(it sees {', '.join(sorted(visible))})"
         )
     read = {
         node.id

@@ -18,6 +18,12 @@ _NORMALIZED = (
 )
 
 
+_VISIBLE = (
+    "{% from 'generator/includes/rules.jinja' import visible_names, output_mask_names with context %}"
+    "{{ visible_names() if field == 'computation' else output_mask_names() }}"
+)
+
+
 class SpecError(Exception):
     """Raised with every problem of a spec; ``str()`` is one line per problem."""
 
@@ -87,26 +93,32 @@ def problems_of(answers):
     that the rules pass gets Python's exact checks too.
     """
     found = {question: rules.problems(question, answers) for question in asked()}
-    others = [lines for question, lines in found.items() if question != "computation"]
-    if not any(others) and not rules.problems("computation", answers, reading=False):
-        python = computation_problems(
-            answers["computation"],
-            visible=_visible(answers),
-            weights=[weight["name"] for weight in answers["weights"]],
-        )
-        located = [line for line in python if line.startswith("computation: line ")]
-        found["computation"] = located or found["computation"] or python
+    for field, source in _code(answers).items():
+        others = [lines for question, lines in found.items() if question != field]
+        if not any(others) and not rules.problems(field, answers, reading=False):
+            python = computation_problems(
+                source,
+                visible=_visible(answers, field),
+                weights=[w["name"] for w in answers["weights"]] if field == "computation" else (),
+                field=field,
+            )
+            located = [line for line in python if line.startswith(f"{field}: line ")]
+            found[field] = located or found[field] or python
     return [line for lines in found.values() for line in lines]
 
 
-def _visible(answers):
-    # A random layer's computation also sees its seed generator (issue 14).
-    random = {"seed_generator"} if answers.get("random") is True else set()
-    return (
-        {"x", "ops", "keras", "training"}
-        | random
-        | {item["name"] for key in ("hyperparameters", "weights") for item in answers[key]}
-    )
+def _code(answers):
+    """The answers that hold Python code: the computation, and an output mask
+    given as a body."""
+    code = {"computation": answers["computation"]}
+    if answers.get("output_mask") not in (None, "input"):
+        code["output_mask"] = answers["output_mask"]
+    return code
+
+
+def _visible(answers, field):
+    """The names the code of `field` sees, as the rules work them out."""
+    return set(json.loads(rules.render(_VISIBLE, {**answers, "field": field})))
 
 
 def parse(answers):

@@ -13,10 +13,14 @@ changes nothing is an error of this suite, never a kill.
 """
 
 import ast
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import pytest
+
+from generator.spec import parse
 
 # Numbered as in the defect list of issue 5 ("prove the tracking test can fail").
 DEFECTS = {
@@ -35,6 +39,14 @@ DEFECTS = {
     13: "the Lambda is created again on every call",
     14: "the constructor does not check a hyperparameter",
     15: "the traced output shape is not saved: loading traces again",
+    # Issue 13: several inputs, integer inputs, varying axes, masks.
+    16: "a mask the computation reads is not passed on to it",
+    17: "the declared output mask is dropped",
+    18: "build() sizes a weight from the first input's shape, not the one named",
+    19: "an integer input is cast to float before the computation",
+    20: "compute_output_shape fixes the axes whose size varies",
+    21: "the call's mask argument is misnamed: Keras never fills it",
+    22: "the output carries another mask than the declared one",
     # Issue 14: layers with behaviour in training.
     23: "training does not reach the computation",
     24: "a fixed seed instead of the layer's seed generator",
@@ -596,6 +608,147 @@ def hyperparameter_unchecked(source, spec):
 @mutant(15)
 def traced_shapes_not_saved(source, spec):
     return delete(source, scope(ast.parse(source), "get_build_config")), ("traced",)
+
+
+# Issue 13: what a spec declares about its inputs and masks, as the
+# normalized spec (generator/includes/spec.jinja) works it out.
+
+
+def normalized(spec):
+    return _normalized(json.dumps(spec, sort_keys=True))
+
+
+@cache
+def _normalized(answers):
+    return parse(json.loads(answers)).normalized
+
+
+def masks_read(spec):
+    return normalized(spec)["masks_read"]
+
+
+def several(spec):
+    return normalized(spec)["several"]
+
+
+def int_input(spec):
+    return next((i for i in normalized(spec)["inputs"] if i["dtype"] != "float32"), None)
+
+
+def varies(spec):
+    return any(d is None for i in normalized(spec)["inputs"] for d in i["shape"])
+
+
+def other_input_dimension(spec):
+    """A weight dimension read from an input other than the first, with the
+    build() text that reads it and the first input's, when their sizes differ."""
+    inputs = normalized(spec)["inputs"]
+    for w in normalized(spec)["weights"]:
+        for built, size in zip(w["build_shape"], w["sizes"], strict=True):
+            for i in inputs[1:]:
+                prefix = f"{i['build_argument']}["
+                if built.startswith(prefix):
+                    axis = int(built[len(prefix) : -1])
+                    first = inputs[0]
+                    if first["shape"][axis] not in (None, size):
+                        return w["name"], built, f"{first['build_argument']}[{axis}]"
+    return None
+
+
+def call_method(source):
+    return scope(ast.parse(source), "call")
+
+
+@mutant(16, applies=lambda spec: bool(masks_read(spec)))
+def mask_not_passed(source, spec):
+    called = find(
+        source,
+        "call",
+        "self._forward(...)",
+        lambda n: isinstance(n, ast.Call) and is_self(n.func, "_forward"),
+    )
+    masks = keyword(called, "mask").value
+    read = masks_read(spec)[0]
+    if isinstance(masks, ast.List):
+        element = next(e for e in masks.elts if isinstance(e, ast.Name) and e.id == read)
+        mutated = splice(source, element, "None")
+    else:
+        mutated = splice(source, masks, "None")
+    name = next(i["name"] for i in normalized(spec)["inputs"] if i["mask"] == read)
+    return mutated, (f"input {quoted(name)}", "does not reach")
+
+
+def compute_mask_return(source):
+    return find(source, "compute_mask", "return", lambda n: isinstance(n, ast.Return))
+
+
+@mutant(17, applies=lambda spec: spec.get("output_mask") is not None)
+def output_mask_dropped(source, spec):
+    returned = compute_mask_return(source)
+    return splice(source, returned, "return None"), ("carries no mask",)
+
+
+@mutant(18, applies=lambda spec: other_input_dimension(spec) is not None)
+def second_input_shape_ignored(source, spec):
+    weight, built, first = other_input_dimension(spec)
+    shape = keyword(add_weight(source, weight).value, "shape").value
+    element = next(e for e in shape.elts if segment(source, e) == built)
+    return splice(source, element, first), (quoted(weight), "has shape")
+
+
+@mutant(19, applies=lambda spec: int_input(spec) is not None)
+def int_input_cast_to_float(source, spec):
+    name = int_input(spec)["argument"]
+    method = call_method(source)
+    first = method.body[0]
+    indent = " " * first.col_offset
+    cast = f"{indent}{name} = keras.ops.cast({name}, self.compute_dtype)\n"
+    return replace_lines(source, first, cast + lines_of(source, first)), (
+        f"input {quoted(int_input(spec)['name'])}",
+        "reaches the computation as",
+    )
+
+
+@mutant(20, applies=varies)
+def varying_axes_fixed(source, spec):
+    method = scope(ast.parse(source), "compute_output_shape")
+    first = method.body[0]
+    indent = " " * first.col_offset
+    fixed = [
+        f"{indent}{a.arg} = tuple(5 if d is None else d for d in {a.arg})\n"
+        for a in method.args.args[1:]
+    ]
+    return replace_lines(source, first, "".join(fixed) + lines_of(source, first)), (
+        "with None where sizes vary",
+    )
+
+
+@mutant(21, applies=lambda spec: bool(masks_read(spec)))
+def mask_argument_misnamed(source, spec):
+    read = masks_read(spec)[0]
+    method = call_method(source)
+    parameter = next(a for a in method.args.args if a.arg == read)
+    renamed = f"{read}_given"
+    body = lines_of(source, method.body[0], method.body[-1])
+    body_renamed = body.replace(f"[{read}", f"[{renamed}").replace(f" {read}]", f" {renamed}]")
+    body_renamed = body_renamed.replace(f"mask={read})", f"mask={renamed})")
+    if body_renamed == body:
+        raise MutationError(f"call() does not pass {read} on")
+    mutated = replace_lines(source, method.body[0], body_renamed, end=method.body[-1])
+    mutated = splice(mutated, parameter, renamed)
+    return mutated, ("attached upstream", "does not reach")
+
+
+@mutant(22, applies=lambda spec: spec.get("output_mask") is not None)
+def another_output_mask(source, spec):
+    returned = compute_mask_return(source)
+    indent = " " * returned.col_offset
+    text = (
+        f"{indent}if mask is None:\n"
+        f"{indent}    return None\n"
+        f"{indent}return keras.ops.logical_not(keras.ops.cast(mask, 'bool'))\n"
+    )
+    return replace_lines(source, returned, text), ("another mask",)
 
 
 # Issue 14: behaviour in training.

@@ -44,6 +44,25 @@ def units(**changes):
     return [{"name": "units", "type": "int", "default": 32, **changes}]
 
 
+def query(**changes):
+    """A float input of varying length (axis 1), 8 features."""
+    return {"name": "query", "shape": [4, None, 8], **changes}
+
+
+def ids(**changes):
+    """An int input; `high=None` drops the key."""
+    item = {"name": "ids", "shape": [4, None], "dtype": "int32", "high": 20, **changes}
+    return {key: value for key, value in item.items() if value is not None}
+
+
+# A computation of two inputs, query and value, reading the value's mask.
+ATTENTION = (
+    "scores = ops.matmul(ops.matmul(query, kernel), ops.transpose(value, (0, 2, 1)))\n"
+    "scores = scores if value_mask is None else scores + ops.expand_dims(value_mask, 1)\n"
+    "return ops.matmul(ops.softmax(scores), value) * scale + bias\n"
+)
+
+
 # (case id, answers, field the message must name). Answers not given take
 # their defaults.
 BAD = [
@@ -270,6 +289,113 @@ BAD = [
         {"weights": kernel(shape=["input_shape[2]", "units"]), "example_input_shape": [8, 16]},
         "example_input_shape",
     ),
+    # Issue 13: inputs, integer inputs, varying axes, masks.
+    ("inputs-not-list", {"inputs": {"query": [4, 8]}}, "inputs"),
+    ("input-unknown-key", {"inputs": [query(dtpye="int32")]}, "inputs[0].dtpye"),
+    ("input-name-keyword", {"inputs": [query(name="lambda")]}, "inputs[0].name"),
+    ("input-name-ops", {"inputs": [query(name="ops")]}, "inputs[0].name"),
+    ("input-name-mask", {"inputs": [query(name="mask")]}, "inputs[0].name"),
+    ("input-twice", {"inputs": [query(), query()]}, "inputs[1].name"),
+    ("input-named-like-hyper", {"inputs": [query(name="units")]}, "inputs[0].name"),
+    (
+        "input-mask-is-hyper",
+        {"hyperparameters": units() + units(name="query_mask"), "inputs": [query()]},
+        "inputs[0].name",
+    ),
+    ("input-shape-rank-1", {"inputs": [query(shape=[4])]}, "inputs[0].shape"),
+    ("input-shape-null-batch", {"inputs": [query(shape=[None, 5, 8])]}, "inputs[0].shape"),
+    ("input-shape-zero", {"inputs": [query(shape=[4, 0, 8])]}, "inputs[0].shape"),
+    ("input-dtype-unknown", {"inputs": [query(dtype="float16")]}, "inputs[0].dtype"),
+    ("input-high-on-float", {"inputs": [query(high=10)]}, "inputs[0].high"),
+    ("input-high-missing", {"inputs": [ids(high=None)]}, "inputs[0].high"),
+    ("input-high-one", {"inputs": [ids(high=1)]}, "inputs[0].high"),
+    ("input-high-unknown-name", {"inputs": [ids(high="vocab")]}, "inputs[0].high"),
+    (
+        "dim-unknown-input",
+        {"inputs": [query()], "weights": kernel(shape=["key.shape[-1]", "units"])},
+        "weights[0].shape[0]",
+    ),
+    (
+        "dim-input-axis-past-rank",
+        {"inputs": [query()], "weights": kernel(shape=["query.shape[3]", "units"])},
+        "weights[0].shape[0]",
+    ),
+    (
+        "dim-input-varying-axis",
+        {"inputs": [query()], "weights": kernel(shape=["query.shape[1]", "units"])},
+        "weights[0].shape[0]",
+    ),
+    (
+        "dim-input-batch-axis",
+        {"inputs": [query()], "weights": kernel(shape=["query.shape[0]", "units"])},
+        "weights[0].shape[0]",
+    ),
+    (
+        "dim-input-dim-varies",
+        {"inputs": [query(shape=[4, 5, None])], "weights": kernel()},
+        "weights[0].shape[0]",
+    ),
+    (
+        "weight-named-like-input",
+        {"inputs": [query()], "weights": kernel(name="query")},
+        "weights[0].name",
+    ),
+    (
+        "weight-named-like-mask",
+        {"inputs": [query()], "weights": kernel(name="query_mask")},
+        "weights[0].name",
+    ),
+    ("weight-named-mask", {"weights": kernel(name="mask")}, "weights[0].name"),
+    (
+        "example-varying-axis-sizes-weight",
+        {"weights": kernel(shape=["input_shape[1]", "units"]), "example_input_shape": [4, None, 8]},
+        "example_input_shape",
+    ),
+    (
+        "example-varying-input-dim",
+        {"example_input_shape": [4, 5, None]},
+        "example_input_shape",
+    ),
+    ("example-null-batch", {"example_input_shape": [None, 16]}, "example_input_shape"),
+    (
+        "example-not-first-input",
+        {"inputs": [query()], "example_input_shape": [4, 5, 8]},
+        "example_input_shape",
+    ),
+    (
+        "computation-mask-of-no-input",
+        {
+            "inputs": [query(), query(name="value")],
+            "computation": ATTENTION.replace("value_mask", "key_mask"),
+        },
+        "computation",
+    ),
+    (
+        "computation-mask-with-several-inputs",
+        {
+            "inputs": [query(), query(name="value")],
+            "computation": ATTENTION.replace("value_mask", "mask"),
+        },
+        "computation",
+    ),
+    (
+        "computation-reads-x-with-inputs",
+        {"inputs": [query()], "computation": "return x * scale\n"},
+        "computation",
+    ),
+    ("output-mask-number", {"output_mask": 3}, "output_mask"),
+    ("output-mask-typo", {"output_mask": "inptu"}, "output_mask"),
+    ("output-mask-reads-weight", {"output_mask": "return kernel > 0\n"}, "output_mask"),
+    (
+        "output-mask-reads-second-input",
+        {
+            "inputs": [query(), query(name="value")],
+            "computation": ATTENTION,
+            "output_mask": "return value_mask\n",
+        },
+        "output_mask",
+    ),
+    ("output-mask-undefined", {"output_mask": "return np.ones(3)\n"}, "output_mask"),
 ]
 
 # What only Python can check: the computation parsed, and unknown questions.
@@ -288,6 +414,12 @@ BAD_FOR_CLI_ONLY = [
         "computation",
     ),
     ("unknown-question", {"layer_nmae": "Foo"}, "layer_nmae"),
+    ("output-mask-syntax", {"output_mask": "return mask +\n"}, "output_mask: line 1"),
+    (
+        "output-mask-imports",
+        {"output_mask": "import numpy\nreturn mask\n"},
+        "output_mask",
+    ),
 ]
 
 

@@ -30,9 +30,9 @@ def recorded(layer, read, action):
     seen = []
     original = layer._forward.function
 
-    def recording(inputs, **kwargs):
+    def recording(*inputs, **kwargs):
         seen.append(read(kwargs))
-        return original(inputs, **kwargs)
+        return original(*inputs, **kwargs)
 
     layer._forward.function = recording
     try:
@@ -49,7 +49,7 @@ def training_flags(layer, action):
 def compiled(case, layer, **options):
     """A Sequential model around `layer`, compiled to learn a target that
     a copy of the layer with other weights computes; with inputs."""
-    x = case.inputs(batches=2)
+    x = case.data(batches=2)
     model = sequential(case, layer)
     y = learnable_target(case, layer, x)
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse", **options)
@@ -99,9 +99,12 @@ class RandomLayerTests:
 
     def test_noise_differs_between_training_calls_not_in_inference(self):
         layer = self.case.build(seed=SEED)
-        x = self.case.inputs()
+        x = self.case.data()
         before = ops.convert_to_numpy(layer.seed_generator.state)
-        first, second = arrays(layer(x, training=True), layer(x, training=True))
+        first, second = arrays(
+            self.case.call(layer, x, training=True),
+            self.case.call(layer, x, training=True),
+        )
         assert not np.array_equal(first, second), (
             "two training calls gave the same output: the noise must be drawn "
             "with seed=seed_generator, which advances at each call"
@@ -109,7 +112,11 @@ class RandomLayerTests:
         assert not np.array_equal(
             before, ops.convert_to_numpy(layer.seed_generator.state)
         ), "the layer's seed_generator did not advance in a training call"
-        inference = arrays(layer(x), layer(x, training=False), layer(x))
+        inference = arrays(
+            self.case.call(layer, x),
+            self.case.call(layer, x, training=False),
+            self.case.call(layer, x),
+        )
         for other in inference[1:]:
             np.testing.assert_array_equal(
                 other,
@@ -118,11 +125,13 @@ class RandomLayerTests:
             )
 
     def test_same_seed_gives_the_same_noise(self):
-        x = self.case.inputs()
+        x = self.case.data()
         layers = [self.case.build(seed=seed) for seed in (SEED, SEED, SEED + 1)]
         for layer in layers[1:]:
             layer.set_weights(layers[0].get_weights())
-        same, again, other = arrays(*(layer(x, training=True) for layer in layers))
+        same, again, other = arrays(
+            *(self.case.call(layer, x, training=True) for layer in layers)
+        )
         np.testing.assert_array_equal(
             again,
             same,
@@ -164,13 +173,16 @@ class RandomLayerTests:
             err_msg="the seed generator's state is not restored by loading",
         )
         np.testing.assert_array_equal(
-            *arrays(loaded(x, training=True), layer(x, training=True)),
+            *arrays(
+                self.case.call(loaded, x, training=True),
+                self.case.call(layer, x, training=True),
+            ),
             err_msg="the reloaded layer draws other noise than the saved one",
         )
 
     def test_stateless_training_draws_new_noise(self):
         layer = self.case.build(seed=SEED)
-        x = self.case.inputs()
+        x = self.case.data()
         trainable, start = state_of(layer)
         step = stateless_step(layer)
         first, after_first = step(trainable, start, x)
@@ -225,7 +237,7 @@ class StateWeightTests:
         for name, run in (
             ("predict()", lambda: model.predict(x, verbose=0)),
             ("evaluate()", lambda: model.evaluate(x, y, verbose=0)),
-            ("a call", lambda: layer(x)),
+            ("a call", lambda: self.case.call(layer, x)),
         ):
             run()
             for w in self.state_weights():
@@ -235,7 +247,7 @@ class StateWeightTests:
 
     def test_stateless_training_returns_the_new_state(self):
         layer = self.case.build()
-        x = self.case.inputs()
+        x = self.case.data()
         trainable, start = state_of(layer)
         _, after = stateless_step(layer)(trainable, start, x)
         held = [id(v) for v in layer.non_trainable_variables]

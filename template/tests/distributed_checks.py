@@ -125,7 +125,7 @@ def train(case, scope, backend):
 
     from layer_checks import learnable_target, sequential, values
 
-    x = case.inputs(batches=2 * DEVICES)
+    x = case.data(batches=2 * DEVICES)
     with scope():
         layer = case.layer_class()
         model = sequential(case, layer)

@@ -11,6 +11,8 @@ to fix rather than only that something is off.
 import inspect
 import io
 import json
+import sys
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from unittest import mock
@@ -22,6 +24,9 @@ import pytest
 from keras import ops
 
 BACKEND = keras.backend.backend()
+# The sizes an axis whose size varies takes in the tests: two, so that a
+# layer is seen to work at more than one.
+SIZES = (5, 3)
 ARGUMENTS = ("initializer", "regularizer", "constraint")
 SERIALIZE = {
     "initializer": keras.initializers,
@@ -44,21 +49,79 @@ class WeightSpec:
 
 
 @dataclass(frozen=True)
+class InputSpec:
+    """One input of the layer as the spec declares it."""
+
+    name: str
+    shape: tuple  # batch first; None where the size varies
+    dtype: str = "float32"
+    high: int | None = None  # an int input's example values: [1, high)
+    mask: str = "mask"  # the call argument that takes its mask
+
+    def sized(self, size=SIZES[0], batches=1):
+        """The example shape, each varying axis of `size`."""
+        rest = tuple(size if d is None else d for d in self.shape[1:])
+        return (self.shape[0] * batches, *rest)
+
+    def example(self, rng, shape):
+        if self.dtype == "bool":
+            return rng.random(shape) < 0.7
+        if self.high is not None:
+            return rng.integers(1, self.high, shape).astype(self.dtype)
+        return rng.standard_normal(shape).astype(self.dtype)
+
+
+@dataclass(frozen=True)
 class LayerCase:
     """What a layer's spec promises, for the checks to hold it to."""
 
     layer_class: type
     forward: object
     package: str
-    input_shape: tuple
+    inputs: tuple  # InputSpec of each input, in call order
     weights: tuple
     test_values: dict
     choices: dict = field(default_factory=dict)
+    masks_read: tuple = ()  # inputs whose mask the computation reads
+    output_mask: str | None = None  # None, "input" or "computed"
+    output_mask_function: object = None
 
-    def inputs(self, batches=1, seed=0):
+    @property
+    def several(self):
+        return len(self.inputs) > 1
+
+    @property
+    def input_shape(self):
+        """The first input's example shape (its varying axes sized)."""
+        return self.inputs[0].sized()
+
+    @property
+    def varies(self):
+        return any(d is None for i in self.inputs for d in i.shape)
+
+    def arrays(self, batches=1, seed=0, size=SIZES[0]):
+        """Example values of every input, varying axes of `size`."""
         rng = np.random.default_rng(seed)
-        shape = (self.input_shape[0] * batches, *self.input_shape[1:])
-        return rng.standard_normal(shape).astype("float32")
+        return [i.example(rng, i.sized(size, batches)) for i in self.inputs]
+
+    def data(self, batches=1, seed=0, size=SIZES[0]):
+        """Example values as a model takes them: an array, or a list of them."""
+        arrays = self.arrays(batches, seed, size)
+        return arrays if self.several else arrays[0]
+
+    def call(self, layer, x, **kwargs):
+        """`layer` called on `x` (what `data()` returns) as Keras calls it."""
+        return layer(*x, **kwargs) if self.several else layer(x, **kwargs)
+
+    def keras_inputs(self):
+        """One `keras.Input` per input: None where the size varies, its dtype."""
+        return [keras.Input(shape=i.shape[1:], dtype=i.dtype) for i in self.inputs]
+
+    def functional(self, layer):
+        inputs = self.keras_inputs()
+        return keras.Model(
+            inputs, self.call(layer, inputs if self.several else inputs[0])
+        )
 
     def non_default_arguments(self):
         """A value other than the default for every constructor argument."""
@@ -70,9 +133,9 @@ class LayerCase:
         return arguments
 
     def build(self, **arguments):
-        """A layer built (not called) on the example input shape."""
+        """A layer built (not called) on the example input shapes."""
         layer = self.layer_class(**arguments)
-        layer.build(self.input_shape)
+        layer.build(*[i.sized() for i in self.inputs])
         return layer
 
 
@@ -96,7 +159,14 @@ def serialized(kind, value):
 
 
 def sequential(case, layer):
-    return keras.Sequential([keras.Input(shape=case.input_shape[1:]), layer])
+    """The layer in a model: Sequential for one input, else functional, with
+    one `keras.Input` per input (None where the size varies)."""
+    if case.several:
+        return case.functional(layer)
+    (only,) = case.inputs
+    return keras.Sequential(
+        [keras.Input(shape=only.shape[1:], dtype=only.dtype), layer]
+    )
 
 
 def assert_weights_are_the_specs(case, layer, when):
@@ -139,7 +209,7 @@ def learnable_target(case, layer, x):
     the jump of a projection.
     """
     teacher = case.layer_class.from_config(layer.get_config())
-    teacher.build(case.input_shape)
+    teacher.build(*[i.sized() for i in case.inputs])
     rng = np.random.default_rng(1)
     for source in layer.weights:
         value = ops.convert_to_numpy(source)
@@ -151,17 +221,17 @@ def learnable_target(case, layer, x):
         ):
             constrained = source.constraint(start) if source.constraint else start
             target.assign(constrained)
-    return ops.convert_to_numpy(teacher(x))
+    return ops.convert_to_numpy(case.call(teacher, x))
 
 
-def gradients(layer, x):
+def gradients(case, layer, x):
     """Gradient of a random projection of the output for each trainable
     weight, with the backend's own autodiff. A random projection, not a sum:
     a sum can have zero gradient by symmetry (a softmax output sums to 1)."""
     trainable = layer.trainable_variables
     if not trainable:
         return []
-    shape = tuple(ops.shape(layer(x)))
+    shape = tuple(ops.shape(case.call(layer, x)))
     probe = ops.convert_to_tensor(
         np.random.default_rng(2).standard_normal(shape).astype("float32")
     )
@@ -169,7 +239,7 @@ def gradients(layer, x):
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
-            loss = ops.sum(ops.cast(layer(x), "float32") * probe)
+            loss = ops.sum(ops.cast(case.call(layer, x), "float32") * probe)
         return tape.gradient(loss, trainable)
     if BACKEND == "jax":
         import jax
@@ -177,14 +247,15 @@ def gradients(layer, x):
         non_trainable = [v.value for v in layer.non_trainable_variables]
 
         def loss(trainable_values):
-            y, _ = layer.stateless_call(trainable_values, non_trainable, x)
+            args = x if case.several else [x]
+            y, _ = layer.stateless_call(trainable_values, non_trainable, *args)
             return ops.sum(ops.cast(y, "float32") * probe)
 
         return jax.grad(loss)([v.value for v in trainable])
     if BACKEND == "torch":
         for v in trainable:
             v.value.grad = None
-        ops.sum(ops.cast(layer(x), "float32") * probe).backward()
+        ops.sum(ops.cast(case.call(layer, x), "float32") * probe).backward()
         return [v.value.grad for v in trainable]
     pytest.skip(f"no gradient check for backend {BACKEND}")
 
@@ -198,6 +269,18 @@ def wrong_values(value, choices=None):
         return [str(value), True]
     outside = "-".join(choices or ()) + "-other"
     return [3] + ([outside] if choices else [])
+
+
+def recording(function, count):
+    """`function` wrapped to record the first `count` positional arguments
+    of each call (the inputs, for a forward function), and the record."""
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append(args[:count])
+        return function(*args, **kwargs)
+
+    return spy, calls
 
 
 def lambdas_created_by(action):
@@ -236,7 +319,7 @@ class LayerTrackingTests:
     def test_weights_are_exactly_the_specs(self):
         layer = self.case.build()
         assert_weights_are_the_specs(self.case, layer, "after build()")
-        layer(self.case.inputs())
+        self.case.call(layer, self.case.data())
         assert_weights_are_the_specs(self.case, layer, "after a call")
 
     def test_lambda_receives_the_layers_own_variables(self):
@@ -254,8 +337,10 @@ class LayerTrackingTests:
 
     def test_lambda_is_created_once_in_build(self):
         layer = self.case.build()
-        x = self.case.inputs()
-        created = lambdas_created_by(lambda: [layer(x) for _ in range(2)])
+        x = self.case.data()
+        created = lambdas_created_by(
+            lambda: [self.case.call(layer, x) for _ in range(2)]
+        )
         assert created == 0, (
             f"calling the layer twice created {created} Lambda layers: the "
             "Lambda must be created once, in build()"
@@ -263,7 +348,7 @@ class LayerTrackingTests:
 
     def test_every_trainable_weight_gets_a_gradient(self):
         layer = self.case.build()
-        grads = gradients(layer, self.case.inputs())
+        grads = gradients(self.case, layer, self.case.data())
         for v, grad in zip(layer.trainable_variables, grads, strict=True):
             assert grad is not None, f"no gradient reaches weight '{v.name}'"
             # Exact: a small gradient is a gradient; allclose would miss it.
@@ -272,7 +357,7 @@ class LayerTrackingTests:
             )
 
     def test_fit_trains_every_trainable_weight(self):
-        x = self.case.inputs(batches=4)
+        x = self.case.data(batches=4)
         layer = self.case.layer_class()
         model = sequential(self.case, layer)
         y = learnable_target(self.case, layer, x)
@@ -322,16 +407,16 @@ class LayerTrackingTests:
         assert through_keras.get_config() == config, (
             "config changes through keras.saving.serialize_keras_object"
         )
-        x = self.case.inputs()
-        layer(x)
+        x = self.case.data()
+        self.case.call(layer, x)
         for v in layer.weights:
             v.assign(np.random.default_rng(3).standard_normal(v.shape).astype(v.dtype))
         assert layer.get_config() == config, "get_config() holds weight values"
-        clone(x)
+        self.case.call(clone, x)
         clone.set_weights(layer.get_weights())
         np.testing.assert_allclose(
-            ops.convert_to_numpy(clone(x)),
-            ops.convert_to_numpy(layer(x)),
+            ops.convert_to_numpy(self.case.call(clone, x)),
+            ops.convert_to_numpy(self.case.call(layer, x)),
             err_msg="a layer rebuilt from get_config() computes another output",
         )
 
@@ -445,9 +530,10 @@ class LayerTrackingTests:
             )
 
     def test_save_and_reload(self, tmp_path):
-        x = self.case.inputs(batches=2)
-        model = sequential(self.case, self.case.layer_class())
-        y = learnable_target(self.case, model.layers[0], x)
+        x = self.case.data(batches=2)
+        layer = self.case.layer_class()
+        model = sequential(self.case, layer)
+        y = learnable_target(self.case, layer, x)
         model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
         model.fit(x, y, epochs=1, verbose=0)
         path = tmp_path / "layer.keras"
@@ -476,9 +562,20 @@ class LayerTrackingTests:
             model.predict(x, verbose=0),
             err_msg="the reloaded model predicts otherwise",
         )
-        before = values(loaded.layers[0])
+        # Every axis whose size varies takes other sizes after a reload too.
+        for size in SIZES[1:] if self.case.varies else ():
+            other = self.case.data(batches=2, seed=4, size=size)
+            np.testing.assert_allclose(
+                loaded.predict(other, verbose=0),
+                model.predict(other, verbose=0),
+                rtol=1e-5,
+                atol=1e-6,
+                err_msg=f"the reloaded model predicts otherwise where the varying axes have size {size}",
+            )
+        (reloaded,) = [v for v in loaded.layers if isinstance(v, self.case.layer_class)]
+        before = values(reloaded)
         loaded.fit(x, y, epochs=1, verbose=0)
-        after = values(loaded.layers[0])
+        after = values(reloaded)
         for w in self.case.weights:
             if w.trainable:
                 assert not np.array_equal(before[w.name], after[w.name]), (
@@ -486,30 +583,54 @@ class LayerTrackingTests:
                 )
 
     def test_output_shape_agrees_everywhere(self):
-        x = self.case.inputs()
-        declared = tuple(
-            self.case.layer_class().compute_output_shape(self.case.input_shape)
-        )
+        shapes = [i.sized() for i in self.case.inputs]
+        declared = tuple(self.case.layer_class().compute_output_shape(*shapes))
         layer = self.case.layer_class()
-        eager = tuple(ops.shape(layer(x)))
-        symbolic = tuple(layer(keras.Input(batch_shape=self.case.input_shape)).shape)
+        eager = tuple(ops.shape(self.case.call(layer, self.case.data())))
+        batch = [
+            keras.Input(batch_shape=shape, dtype=i.dtype)
+            for shape, i in zip(shapes, self.case.inputs, strict=True)
+        ]
+        symbolic = tuple(
+            self.case.call(layer, batch if self.case.several else batch[0]).shape
+        )
         assert declared == eager, (
             f"compute_output_shape gives {declared}, call returns {eager}"
         )
         assert symbolic == eager, (
             f"the symbolic output has shape {symbolic}, call returns {eager}"
         )
+        if not self.case.varies:
+            return
+        # With None where sizes vary: the same shape for every size, None
+        # wherever the output's size follows a varying axis.
+        varying = [(None, *i.shape[1:]) for i in self.case.inputs]
+        unknown = tuple(self.case.layer_class().compute_output_shape(*varying))
+        traced = tuple(self.case.functional(self.case.layer_class()).output.shape)
+        assert unknown == traced, (
+            f"compute_output_shape gives {unknown} with None where sizes vary, "
+            f"the functional model's output has shape {traced}"
+        )
+        for size in SIZES:
+            eager = tuple(ops.shape(self.case.call(layer, self.case.data(size=size))))
+            fits = len(unknown) == len(eager) and all(
+                d is None or d == e for d, e in zip(unknown[1:], eager[1:], strict=True)
+            )
+            assert fits, (
+                f"compute_output_shape gives {unknown} with None where sizes vary, "
+                f"call returns {eager} where they have size {size}"
+            )
 
     def test_works_in_sequential_functional_and_subclassed_models(self):
-        x = self.case.inputs()
+        x = self.case.data()
         layer = self.case.layer_class()
-        expected = ops.convert_to_numpy(layer(x))
-        inputs = keras.Input(shape=self.case.input_shape[1:])
+        expected = ops.convert_to_numpy(self.case.call(layer, x))
         models = {
-            "Sequential": sequential(self.case, layer),
-            "Functional": keras.Model(inputs, layer(inputs)),
-            "subclassed": Wrapper(layer),
+            "Functional": self.case.functional(layer),
+            "subclassed": Wrapper(layer, self.case.several),
         }
+        if not self.case.several:
+            models["Sequential"] = sequential(self.case, layer)
         for kind, model in models.items():
             np.testing.assert_allclose(
                 model.predict(x, verbose=0),
@@ -523,7 +644,7 @@ class LayerTrackingTests:
         BACKEND == "torch", reason="jit_compile is XLA (TensorFlow, JAX)"
     )
     def test_trains_under_jit_compile(self):
-        x = self.case.inputs(batches=2)
+        x = self.case.data(batches=2)
         layer = self.case.layer_class()
         model = sequential(self.case, layer)
         y = learnable_target(self.case, layer, x)
@@ -541,7 +662,7 @@ class LayerTrackingTests:
 
     def test_mixed_precision(self):
         layer = self.case.layer_class(dtype="mixed_float16")
-        y = layer(self.case.inputs())
+        y = self.case.call(layer, self.case.data())
         assert layer._forward.dtype_policy.name == "mixed_float16", (
             f"the Lambda runs under dtype policy '{layer._forward.dtype_policy.name}', "
             "not the layer's 'mixed_float16'"
@@ -556,7 +677,7 @@ class LayerTrackingTests:
         )
 
     def test_frozen_layer_trains_nothing(self):
-        x = self.case.inputs(batches=2)
+        x = self.case.data(batches=2)
         layer = self.case.layer_class(trainable=False)
         model = sequential(self.case, layer)
         assert names(layer.trainable_weights) == [], (
@@ -573,16 +694,187 @@ class LayerTrackingTests:
                 f"fit() changed weight '{name}' of a layer built with trainable=False"
             )
 
+    def test_int_inputs_stay_integers(self):
+        ints = [i for i in self.case.inputs if i.dtype != "float32"]
+        if not ints:
+            pytest.skip("the layer has no integer or bool input")
+        for policy in ("float32", "mixed_float16"):
+            layer = self.case.build(dtype=policy)
+            spy, received = recording(layer._forward.function, len(self.case.inputs))
+            layer._forward.function = spy
+            x = self.case.data()
+            try:
+                self.case.call(layer, x)
+            except Exception:
+                # A float where the computation wants ints may make it fail:
+                # what it received says why, so that is checked first.
+                if not received:
+                    raise
+                failure = sys.exc_info()[1]
+            else:
+                failure = None
+            for i, value in zip(self.case.inputs, received[0], strict=True):
+                dtype = keras.backend.standardize_dtype(value.dtype)
+                if i.dtype == "float32":
+                    expected_kind = layer.compute_dtype
+                    ok = dtype == expected_kind
+                elif i.dtype == "bool":
+                    expected_kind, ok = "bool", dtype == "bool"
+                else:
+                    expected_kind, ok = "an integer", dtype.startswith(("int", "uint"))
+                assert ok, (
+                    f"input '{i.name}' reaches the computation as {dtype} under "
+                    f"{policy}, not {expected_kind} (declared {i.dtype})"
+                )
+            if failure is not None:
+                raise failure
+            grads = gradients(self.case, layer, x)
+            for v, grad in zip(layer.trainable_variables, grads, strict=True):
+                assert grad is not None and np.any(ops.convert_to_numpy(grad) != 0), (
+                    f"under {policy} with integer inputs, no gradient reaches weight '{v.name}'"
+                )
+
+    def test_masks_reach_the_computation(self):
+        if not self.case.masks_read:
+            pytest.skip("the computation reads no mask")
+        names = [i.name for i in self.case.inputs]
+        for name in self.case.masks_read:
+            index = names.index(name)
+            spec = self.case.inputs[index]
+            layer = self.case.layer_class()
+            # Attached upstream, as Masking or Embedding(mask_zero=True)
+            # attach it: Keras fills the call's mask argument itself.
+            inputs = self.case.keras_inputs()
+            flags = keras.Input(shape=spec.sized()[1:2], dtype="bool")
+            fed = list(inputs)
+            fed[index] = AttachMask()([inputs[index], flags])
+            y = self.case.call(layer, fed if self.case.several else fed[0])
+            model = keras.Model([*inputs, flags], y)
+            # Then passed by hand, as `layer(query, value, value_mask=m)`.
+            for path in ("attached upstream", "passed to the call"):
+                seen = []
+                for seed in (0, 1):
+                    x, mask = padded(self.case, index, seed)
+                    if path == "attached upstream":
+                        out = model.predict([*x, mask], verbose=0)
+                    else:
+                        arguments = x if self.case.several else x[0]
+                        out = self.case.call(layer, arguments, **{spec.mask: mask})
+                    keep = None
+                    if self.case.output_mask is not None and index == 0:
+                        keep = layer.compute_mask(
+                            ops.convert_to_tensor(x[0]), ops.convert_to_tensor(mask)
+                        )
+                    seen.append(unmasked(out, keep))
+                np.testing.assert_allclose(
+                    seen[0],
+                    seen[1],
+                    rtol=1e-5,
+                    atol=1e-6,
+                    err_msg=(
+                        f"the mask of input '{spec.name}' ({path}) does not reach the "
+                        f"computation: what it masks out changes the output"
+                    ),
+                )
+
+    def test_output_mask_is_the_declared_one(self):
+        inputs = self.case.keras_inputs()
+        first = self.case.inputs[0]
+        flags = keras.Input(shape=first.sized()[1:2], dtype="bool")
+        fed = [AttachMask()([inputs[0], flags]), *inputs[1:]]
+        layer = self.case.layer_class()
+        with warnings.catch_warnings():
+            # Keras warns that a layer without masking drops the mask it is
+            # given: what output_mask: null promises, checked below.
+            warnings.simplefilter("ignore", UserWarning)
+            y = self.case.call(layer, fed if self.case.several else fed[0])
+        carried = output_mask_of(layer, y)
+        declared = self.case.output_mask
+        if declared is None:
+            assert carried is None, (
+                "the output carries a mask, the spec declares none (output_mask: null)"
+            )
+            return
+        assert carried is not None, (
+            f"the output carries no mask, the spec declares output_mask: {declared}"
+        )
+        x, mask = padded(self.case, 0, 0)
+        model = keras.Model([*inputs, flags], [y, carried])
+        out, got = model.predict([*x, mask], verbose=0)
+        if declared == "input":
+            expected = mask
+        else:
+            expected = ops.convert_to_numpy(
+                self.case.output_mask_function(
+                    ops.convert_to_tensor(x[0]), ops.convert_to_tensor(mask)
+                )
+            )
+        assert got.shape == out.shape[: got.ndim], (
+            f"the output mask has shape {got.shape}, which the output of shape {out.shape} cannot carry"
+        )
+        assert np.array_equal(got.astype(bool), expected.astype(bool)), (
+            f"the output carries another mask than output_mask: {declared} gives"
+        )
+
 
 class Wrapper(keras.Model):
     """A subclassed model holding the layer as an attribute."""
 
-    def __init__(self, layer):
+    def __init__(self, layer, several=False):
         super().__init__()
         self.inner = layer
+        self.several = several
 
     def call(self, inputs):
-        return self.inner(inputs)
+        return self.inner(*inputs) if self.several else self.inner(inputs)
+
+
+class AttachMask(keras.layers.Layer):
+    """Gives a tensor a Keras mask, as `Masking` or `Embedding(mask_zero=True)`
+    would upstream: called on `[x, mask]`, returns `x` carrying `mask`."""
+
+    def call(self, inputs):
+        return ops.copy(inputs[0])
+
+    def compute_mask(self, inputs, mask=None):
+        return ops.cast(inputs[1], "bool")
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(inputs[0].shape, dtype=inputs[0].dtype)
+
+
+def padded(case, index, seed):
+    """Example inputs whose input `index` has its last positions along axis 1
+    masked out and filled from `seed`, with that mask (batch and axis 1)."""
+    x = case.arrays()
+    spec = case.inputs[index]
+    steps = x[index].shape[1]
+    masked = max(1, steps // 3)
+    mask = np.ones(x[index].shape[:2], dtype=bool)
+    mask[:, steps - masked :] = False
+    if steps - masked < 1:
+        pytest.fail(
+            f"input '{spec.name}' needs an axis 1 of size 2 or more to be masked"
+        )
+    filler = spec.example(np.random.default_rng(seed), x[index].shape)
+    if spec.high is not None and seed == 0:
+        filler = np.zeros_like(filler)  # padding as Embedding(mask_zero=True) reads it
+    where = mask.reshape(mask.shape + (1,) * (x[index].ndim - 2))
+    x[index] = np.where(where, x[index], filler)
+    return x, mask
+
+
+def unmasked(y, mask):
+    """The output where `mask` (the output's mask, or None) keeps it."""
+    y = ops.convert_to_numpy(y)
+    if mask is None:
+        return y
+    return y[ops.convert_to_numpy(mask)]
+
+
+def output_mask_of(layer, y):
+    """The mask Keras attached to a symbolic output, or None."""
+    return getattr(y, "_keras_mask", None)
 
 
 def stored_weight_arrays(path):

@@ -4,6 +4,7 @@ Shared by every layer of the package; generated, do not edit.
 """
 
 import hashlib
+import inspect
 import json
 
 import keras
@@ -23,17 +24,59 @@ class BoundLambda(keras.layers.Lambda):
     Its output shape is the computation traced symbolically, which costs
     milliseconds: each traced shape is remembered, and the parent saves them
     in its build config so that loading a model traces nothing again.
+
+    A layer of several inputs passes them as a list, and their masks as a
+    list in `mask`: the function receives each input as a positional
+    argument and, as `Lambda` passes `mask`, each mask that its signature
+    names (`masks` holds the name of each input's mask), and `training` if
+    it names that. `dtypes` holds each
+    input's dtype: Keras casts float inputs to the compute dtype and leaves
+    integer ones alone, and the trace of the output shape does the same.
     """
 
-    def __init__(self, function, **kwargs):
+    def __init__(self, function, masks=(), dtypes=(), **kwargs):
         super().__init__(function, **kwargs)
         self._seed_generators.clear()
+        # Masks are the parent's to consume or pass on; this layer takes
+        # them without the warning Keras gives a layer that drops a mask.
+        self.supports_masking = True
         self._traced = {}
+        self._masks = tuple(masks)
+        self._dtypes = tuple(dtypes)
+        self._tracing = False
+        reads = inspect.signature(function).parameters
+        self._reads_masks = [name in reads for name in self._masks]
+
+    def call(self, inputs, mask=None, training=None):
+        several = isinstance(inputs, (list, tuple))
+        tensors = list(inputs) if several else [inputs]
+        masks = list(mask) if several and mask is not None else [mask] * len(tensors)
+        if self._tracing and self._dtypes:
+            # The trace starts from tensors of the compute dtype: give each
+            # integer or bool input its own dtype, as Keras gives it at call time.
+            tensors = [
+                x if dtype.startswith("float") else keras.ops.cast(x, dtype)
+                for x, dtype in zip(tensors, self._dtypes, strict=True)
+            ]
+        named = {
+            name: m
+            for name, m, read in zip(
+                self._masks, masks, self._reads_masks, strict=False
+            )
+            if read
+        }
+        if self._fn_expects_training_arg:
+            named["training"] = training
+        return self.function(*tensors, **self.arguments, **named)
 
     def compute_output_shape(self, input_shape):
         key = json.dumps(input_shape)
         if key not in self._traced:
-            self._traced[key] = super().compute_output_shape(input_shape)
+            self._tracing = True
+            try:
+                self._traced[key] = super().compute_output_shape(input_shape)
+            finally:
+                self._tracing = False
         return self._traced[key]
 
     def traced_shapes(self):
