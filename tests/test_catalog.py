@@ -4,7 +4,9 @@ the generated tracking tests build and train each layer on every backend."""
 import subprocess
 
 import pytest
+import yaml
 
+from generator.spec import with_defaults
 from rendering import BACKENDS, CATALOG, PARTIAL_SPECS, load_spec
 
 LAYERS = (
@@ -49,3 +51,13 @@ def test_generated_code_is_ruff_clean_as_generated(catalog_project, command):
         ["ruff", *command, "--no-cache", "."], cwd=catalog_project, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_each_spec_file_holds_its_layers_answers(catalog_project):
+    """specs/<module>.yml is what the next update reads: it must say all that
+    the answers Copier recorded say, or regenerating drops some of it."""
+    for recorded_file in sorted((catalog_project / ".copier-answers").glob("*.yml")):
+        recorded = yaml.safe_load(recorded_file.read_text())
+        answers = {k: v for k, v in recorded.items() if not k.startswith("_")}
+        spec = yaml.safe_load((catalog_project / "specs" / recorded_file.name).read_text())
+        assert with_defaults(spec) == with_defaults(answers), recorded_file.stem
