@@ -56,12 +56,14 @@ def compiled(case, layer, **options):
     return model, x, y
 
 
-def stateless_step(layer):
+def stateless_step(case, layer):
     """`layer.stateless_call` in training, as JAX's trainer runs it: under
-    `jax.jit` on JAX, as it is everywhere else."""
+    `jax.jit` on JAX, as it is everywhere else; `x` is what `case.data()`
+    gives (a list when the layer takes several inputs)."""
 
     def step(trainable, non_trainable, x):
-        return layer.stateless_call(trainable, non_trainable, x, training=True)
+        inputs = x if case.several else [x]
+        return layer.stateless_call(trainable, non_trainable, *inputs, training=True)
 
     if BACKEND == "jax":
         import jax
@@ -166,7 +168,11 @@ class RandomLayerTests:
             f"the .keras file stores {len(stored)} arrays for {len(model.weights)} "
             f"weights and one seed generator state: {stored}"
         )
-        loaded = keras.saving.load_model(path).layers[0]
+        loaded = next(
+            found
+            for found in keras.saving.load_model(path).layers
+            if isinstance(found, self.case.layer_class)
+        )
         np.testing.assert_array_equal(
             ops.convert_to_numpy(loaded.seed_generator.state),
             ops.convert_to_numpy(layer.seed_generator.state),
@@ -184,7 +190,7 @@ class RandomLayerTests:
         layer = self.case.build(seed=SEED)
         x = self.case.data()
         trainable, start = state_of(layer)
-        step = stateless_step(layer)
+        step = stateless_step(self.case, layer)
         first, after_first = step(trainable, start, x)
         second, _ = step(trainable, after_first, x)
         again, _ = step(trainable, start, x)
@@ -249,7 +255,7 @@ class StateWeightTests:
         layer = self.case.build()
         x = self.case.data()
         trainable, start = state_of(layer)
-        _, after = stateless_step(layer)(trainable, start, x)
+        _, after = stateless_step(self.case, layer)(trainable, start, x)
         held = [id(v) for v in layer.non_trainable_variables]
         for w in self.state_weights():
             v = variable(layer, w.name)
