@@ -173,6 +173,9 @@ class CopierQuestions:
         return None
 
 
+# A problem Python's parse of the computation locates (check only): it takes
+# the place of what the rules read in code that does not parse.
+PARSED = "computation: line "
 # How Copier refuses text it cannot parse as YAML for a YAML question: its
 # parser's error, raised, not a validator's message.
 YAML_REFUSAL = "Copier crashed: ValueError: "
@@ -202,6 +205,8 @@ def test_copier_and_check_agree_on_random_mutations(tmp_path, capsys):
             continue
         if by_copier is None and all(line.startswith("computation:") for line in by_check):
             continue  # the computation read as Python: Copier cannot see it
+        if (by_copier or "").startswith("computation:") and by_check[0].startswith(PARSED):
+            continue  # code that does not parse: check says why, Copier reads it as text
         if by_copier is not None and by_check and by_check[0] == by_copier:
             continue
         if by_copier and "not valid YAML" in by_check[0] and by_copier.startswith(YAML_REFUSAL):
