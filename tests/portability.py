@@ -24,22 +24,34 @@ def cases():
             yield module.name, importlib.import_module(f"test_{module.name}").CASE
 
 
+def save_inputs(path, x):
+    np.savez(path, *(x if isinstance(x, list) else [x]))
+
+
+def load_inputs(path, case):
+    with np.load(path) as stored:
+        arrays = [stored[f"arr_{i}"] for i in range(len(stored.files))]
+    return arrays if case.several else arrays[0]
+
+
 def main(folder, source):
     folder, backend = Path(folder), keras.backend.backend()
     report = {}
     for name, case in cases():
-        x = case.inputs()
+        inputs = folder / f"{name}.x.npz"
         if source == "-":
-            model = keras.Sequential([keras.Input(case.input_shape[1:]), case.layer_class()])
-            np.save(folder / f"{name}.x.npy", x)
+            # One keras.Input per input of the layer, as its users build models.
+            model = case.functional(case.layer_class())
+            save_inputs(inputs, case.data())
         else:
             model = keras.saving.load_model(folder / f"{name}.{source}.keras")
             expected = np.load(folder / f"{name}.{source}.npy")
-            got = model.predict(np.load(folder / f"{name}.x.npy"), verbose=0)
+            got = model.predict(load_inputs(inputs, case), verbose=0)
             report[name] = float(np.max(np.abs(got - expected)))
-            x = np.load(folder / f"{name}.x.npy")
         model.save(folder / f"{name}.{backend}.keras")
-        np.save(folder / f"{name}.{backend}.npy", model.predict(x, verbose=0))
+        np.save(
+            folder / f"{name}.{backend}.npy", model.predict(load_inputs(inputs, case), verbose=0)
+        )
     print(json.dumps(report))
 
 

@@ -24,7 +24,7 @@ def test_saved_layers_move_across_backends(catalog_project, tmp_path):
         )
         assert proc.returncode == 0, f"{backend}: {proc.stderr[-3000:]}"
         reports[backend] = json.loads(proc.stdout.strip().splitlines()[-1])
-    layers = {path.stem.split(".")[0] for path in tmp_path.glob("*.x.npy")}
+    layers = {path.stem.split(".")[0] for path in tmp_path.glob("*.x.npz")}
     assert len(layers) >= 9
     for backend, source in HOPS[1:]:
         assert set(reports[backend]) == layers
