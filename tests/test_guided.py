@@ -39,6 +39,18 @@ def check(spec, cwd):
     )
 
 
+def finish_the_offset_layer(user):
+    """The rest of a layer whose one weight `offset` has had its name, shape
+    and initializer: defaults for the weight, a 2-D input, `x + offset`."""
+    user.answer("Regularizer of offset", "")
+    user.answer("Constraint of offset", "")
+    user.press("Is offset trainable?", ENTER)
+    user.answer("What is offset?", "")
+    user.press("Add another weight?", "n")
+    user.answer("Shape of an example input", "8, 4")
+    user.answer("Computation, the body of call(x)", "return x + offset")
+
+
 def test_a_layer_with_no_int_hyperparameter_renders_and_passes_its_tests(tmp_path):
     """Float, bool and str arguments: nothing for a `units`-shaped default to
     use. The project's own tests run once, on TensorFlow."""
@@ -161,13 +173,7 @@ def test_a_typo_is_refused_with_the_rule_message_then_fixed(tmp_path):
     user.answer("Initializer of offset", "random_normall")
     user.expect(rule_message(typed, "weights[0].initializer"))
     user.send(BACKSPACE + ENTER)
-    user.answer("Regularizer of offset", "")
-    user.answer("Constraint of offset", "")
-    user.press("Is offset trainable?", ENTER)
-    user.answer("What is offset?", "")
-    user.press("Add another weight?", "n")
-    user.answer("Shape of an example input", "8, 4")
-    user.answer("Computation, the body of call(x)", "return x + offset")
+    finish_the_offset_layer(user)
     user.press("Render Shift into project?", "n")
     user.answer("Save the spec instead, to", "shift.yml")
     assert user.finish() == 0, user.transcript()
@@ -194,13 +200,7 @@ def test_a_layer_joins_the_project_package_and_may_not_be_there_already(tmp_path
     user.answer("Name of a weight", "offset")
     user.answer("Shape of offset", "4")
     user.answer("Initializer of offset", "zeros")
-    user.answer("Regularizer of offset", "")
-    user.answer("Constraint of offset", "")
-    user.press("Is offset trainable?", ENTER)
-    user.answer("What is offset?", "")
-    user.press("Add another weight?", "n")
-    user.answer("Shape of an example input", "8, 4")
-    user.answer("Computation, the body of call(x)", "return x + offset")
+    finish_the_offset_layer(user)
     user.expect("package_name: team_layers")
     user.press("Render Offset into .?", "n")
     user.answer("Save the spec instead, to", "")
@@ -279,13 +279,7 @@ def test_ctrl_c_while_rendering_removes_what_was_written(tmp_path):
     user.answer("Name of a weight", "offset")
     user.answer("Shape of offset", "4")
     user.answer("Initializer of offset", "zeros")
-    user.answer("Regularizer of offset", "")
-    user.answer("Constraint of offset", "")
-    user.press("Is offset trainable?", ENTER)
-    user.answer("What is offset?", "")
-    user.press("Add another weight?", "n")
-    user.answer("Shape of an example input", "8, 4")
-    user.answer("Computation, the body of call(x)", "return x + offset")
+    finish_the_offset_layer(user)
     user.press("Render Shift into .?", ENTER)
     deadline = time.monotonic() + TIMEOUT
     while not (project / "src" / "custom_layers" / "shift.py").exists():
