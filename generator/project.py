@@ -59,6 +59,12 @@ def in_project(answers, folder):
     return answers
 
 
+def recorded_answers(folder):
+    """Each layer's answers file and the answers Copier recorded in it."""
+    for path in sorted((Path(folder) / ANSWERS).glob("*.yml")):
+        yield path, _read(path)
+
+
 def layers(folder):
     """The answers files of the project's layers, one per layer, by name."""
     return sorted(path.name for path in (Path(folder) / ANSWERS).glob("*.yml"))

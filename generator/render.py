@@ -8,11 +8,10 @@ import shutil
 from pathlib import Path
 
 import copier
-import yaml
 
 from generator import template as source
 from generator.errors import InputError
-from generator.project import ANSWERS, git, uncommitted
+from generator.project import ANSWERS, git, recorded_answers, uncommitted
 from generator.update_all import conflicted
 
 
@@ -69,12 +68,8 @@ def new(spec, dest, template=None):
 def _refuse_a_second_class(spec, dest):
     """Two layers of one package registered under one class name: Keras keeps
     the second, and a saved model of the first no longer loads."""
-    for path in sorted((dest / ANSWERS).glob("*.yml")):
-        try:
-            recorded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            continue
-        if isinstance(recorded, dict) and recorded.get("layer_name") == spec.layer_name:
+    for path, recorded in recorded_answers(dest):
+        if recorded.get("layer_name") == spec.layer_name:
             raise InputError(
                 f"layer_name: '{spec.layer_name}' is already the class of layer "
                 f"{path.stem} ({ANSWERS / path.name}): two layers of one package "
