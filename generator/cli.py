@@ -13,21 +13,21 @@ from generator import template
 from generator.errors import InputError
 from generator.messages import printable
 from generator.project import in_project
-from generator.spec import SpecError, parse
+from generator.spec import SpecError, built
 from generator.spec_file import read_answers
 
 EXIT_OK, EXIT_BUG, EXIT_PROBLEM, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def load(path, project=None):
+def load(path, project=None, quick=False):
     """The spec in a YAML file, validated; headed for the existing project
     in folder `project`, it takes (and must keep) the project's package."""
     answers = read_answers(path)
-    return parse(answers if project is None else in_project(answers, project))
+    return built(answers if project is None else in_project(answers, project), quick=quick)
 
 
 def check(args):
-    spec = load(args.spec)
+    spec = load(args.spec, quick=args.quick)
     print(f"ok: {spec.summary()}")
 
 
@@ -116,6 +116,12 @@ def parser():
     commands = cli.add_subparsers(dest="command", required=True)
     command = commands.add_parser("check", help="validate a spec file")
     command.add_argument("spec")
+    command.add_argument(
+        "--quick",
+        action="store_true",
+        help="the rules only, as Copier's prompt checks them: skip building the layer "
+        "in Keras, which catches shape errors but takes seconds",
+    )
     command.set_defaults(run=check)
     command = commands.add_parser(
         "new",

@@ -141,6 +141,20 @@ def parse(answers):
     return Spec(full, json.loads(rules.render(_NORMALIZED, full)))
 
 
+def built(answers, quick=False):
+    """`parse`, then (unless `quick`) the layer built in Keras on symbolic
+    inputs, as its generated test builds it (``generator/trace.py``): what
+    `check`, `new` and `update` accept, their tests pass."""
+    spec = parse(answers)
+    if not quick:
+        from generator.trace import trace_problems
+
+        found = trace_problems(spec)
+        if found:
+            raise SpecError(found)
+    return spec
+
+
 def _kind(value):
     if value is None:
         return "null"

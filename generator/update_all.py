@@ -22,7 +22,7 @@ from packaging.version import InvalidVersion, Version
 
 from generator.errors import InputError
 from generator.project import ANSWERS, git, in_project, layers, uncommitted
-from generator.spec import SpecError, parse
+from generator.spec import SpecError, built
 from generator.spec_file import read_answers
 
 # The temporary commits: an identity of their own, and none of the user's
@@ -189,7 +189,7 @@ def read_spec(root, path):
         answers = read_answers(root / path)
     except InputError as error:
         raise InputError(str(error).replace(str(root / path), str(path), 1)) from None
-    return parse(in_project(answers, root))
+    return built(in_project(answers, root))
 
 
 def release(source, commit, releases):

@@ -182,10 +182,12 @@ YAML_REFUSAL = "Copier crashed: ValueError: "
 
 
 def check_problems(tmp_path, capsys, answers):
+    """`check --quick`: the rules Copier runs too, and Python's parse of the
+    code; building the layer in Keras is check's alone (tests/test_trace.py)."""
     spec = tmp_path / "spec.yml"
     spec.write_text(yaml.safe_dump(answers, allow_unicode=True), encoding="utf-8")
     capsys.readouterr()
-    status = main(["check", str(spec)])
+    status = main(["check", "--quick", str(spec)])
     return status, capsys.readouterr().err.splitlines()
 
 

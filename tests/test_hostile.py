@@ -261,7 +261,7 @@ GOOD_COMPUTATIONS = [
         "match units:\\n    case 1:\\n        " + OK + "    case _:\\n        " + OK,
     ),
     ("comment-first-indented", "  # scaled projection\\n" + OK),
-    ("ops-only-in-a-comment", "# no ops here\\nreturn x * kernel * bias * scale\\n"),
+    ("ops-only-in-a-comment", "# no ops here\\nreturn (x @ kernel + bias) * scale\\n"),
     (
         "nested-def-reads-weight",
         "def f(v):\\n    return v * scale\\nreturn f(ops.matmul(x, kernel) + bias)\\n",

@@ -1,0 +1,295 @@
+"""The last check of `generator check`: the layer built in Keras, symbolically.
+
+The rules and the parse of the computation cannot know what a computation
+does to shapes: `ops.matmul(x, kernel)` with a kernel of the wrong shape, a
+`reshape` that only fits a fixed batch, an output that cannot carry the
+mask `output_mask: input` gives it. The generated test would be the first to
+find out, so it would fail on a spec `check` accepted. Here the generated
+module is rendered from the template (in a package of its own, imported from
+a temporary folder) and its layer is called on symbolic inputs as the
+generated test calls it: built with the default hyperparameters and with the
+test's other values, on inputs whose batch and varying axes are unknown and
+on the example's sizes, with and without masks. Nothing is computed; the
+cost is importing Keras (seconds), which is why `check --quick` stops before.
+"""
+
+import ast
+import hashlib
+import importlib
+import itertools
+import json
+import os
+import re
+import sys
+import tempfile
+import warnings
+from importlib import metadata
+from pathlib import Path
+
+from generator import rules
+from generator.messages import printable
+from generator.template import ROOT
+
+_MODULE = "template/src/{{package_name}}/{{module_name}}.py.jinja"
+_LAMBDA = ROOT / "template/src/{{package_name}}/_lambda.py"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# TensorFlow names a failing op with its whole graph node; the op's name says it.
+_NODE = re.compile(r"\{\{node ([^}]+)\}\}[^']*")
+_LONGEST = 240
+_packages = itertools.count()
+_KEPT = Path(tempfile.gettempdir()) / f"keras-layer-check-{os.getuid()}"
+
+
+def trace_problems(spec):
+    """One-line problems found building `spec`'s layer in Keras, at most one:
+    a computation that fails at one size usually fails at all of them.
+
+    The answer is kept (in the temporary folder, as Jinja keeps compiled
+    templates) under a digest of all it depends on, so checking a spec
+    again, unchanged, does not import Keras again."""
+    package = f"_keras_layer_check_{os.getpid()}_{next(_packages)}"
+    context = {**spec.answers, "package_name": package, "spec": spec.normalized}
+    source = rules.environment().get_template(_MODULE).render(context)
+    kept = _KEPT / f"{_digest(source.replace(package, '_'), spec)}.json"
+    try:
+        return json.loads(kept.read_text("utf-8"))
+    except (OSError, ValueError):
+        pass
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with tempfile.TemporaryDirectory(prefix="keras-layer-check-") as folder:
+        module = _import(package, spec.module_name, source, Path(folder))
+        try:
+            found = _problems(spec, module)[:1]
+        finally:
+            _forget(module)
+    _keep(kept, found)
+    return found
+
+
+def _digest(source, spec):
+    """What the answer depends on: the module, the Lambda it imports, the
+    sizes and values the layer is built with, which Keras runs it, and this
+    module, which builds it and words the answer."""
+    versions = []
+    for name in ("keras", "tensorflow", "jax", "torch"):
+        try:
+            versions.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name} -")
+    config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
+    backend = [os.environ.get("KERAS_BACKEND", ""), config.read_text() if config.is_file() else ""]
+    code = [_LAMBDA.read_text("utf-8"), Path(__file__).read_text("utf-8")]
+    parts = [source, *code, json.dumps(spec.normalized), *versions, *backend]
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _keep(path, found):
+    try:
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}")
+        partial.write_text(json.dumps(found), encoding="utf-8")
+        partial.replace(path)
+    except OSError:
+        pass  # an answer not kept is worked out again next time
+
+
+def _import(package, module_name, source, folder):
+    """The generated module, in a package nothing else is called (several
+    checks in one process must not see each other's)."""
+    (folder / package).mkdir()
+    (folder / package / "__init__.py").write_text("", encoding="utf-8")
+    (folder / package / "_lambda.py").write_text(_LAMBDA.read_text("utf-8"), encoding="utf-8")
+    (folder / package / f"{module_name}.py").write_text(source, encoding="utf-8")
+    sys.path.insert(0, str(folder))
+    try:
+        return importlib.import_module(f"{package}.{module_name}")
+    finally:
+        sys.path.remove(str(folder))
+
+
+def _forget(module):
+    package = module.__name__.partition(".")[0]
+    for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
+        del sys.modules[name]
+
+
+def _problems(spec, module):
+    import keras
+
+    normalized = spec.normalized
+    layer_class = getattr(module, spec.layer_name)
+    for settings, shapes, masked, eager in _variants(normalized):
+        where = _where(shapes, settings, masked, normalized["supports_masking"])
+        tensors = _inputs(normalized, shapes, settings, eager, keras)
+        masks = {
+            i["mask"]: _mask(shape, eager, keras)
+            for shape, i in zip(shapes, normalized["inputs"], strict=True)
+            if masked and i["mask"] in normalized["masks_read"] and len(shape) > 1
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                layer = layer_class(**settings)
+                output = layer(*tensors, **masks)
+                problem = _output_problem(output, normalized, where, keras)
+                if problem is None and normalized["output_mask"] is not None:
+                    carried = layer.compute_mask(tensors[0], _mask(shapes[0], eager, keras))
+                    at = _where(shapes, settings, masked=False, masking=False)
+                    problem = _mask_problem(carried, output, normalized, at)
+            except Exception as error:  # noqa: BLE001 - any failure is the spec's
+                problem = _failure(where, error, module, spec)
+        if problem:
+            return [problem]
+    return []
+
+
+def _variants(normalized):
+    """(hyperparameters, input shapes, masks given, eager) as the generated
+    test builds the layer: the defaults and the test's values; unknown batch
+    and varying axes (a functional model) and each example size; no masks,
+    and the masks the computation reads; and once run on example values,
+    where the output's real dtype shows."""
+    defaults = {}
+    tested = {
+        hp["name"]: hp["test_value"]
+        for hp in normalized["hyperparameters"]
+        if hp["test_value"] != hp["default"]
+    }
+    symbolic = [[None, *i["shape"][1:]] for i in normalized["inputs"]]
+    examples = [
+        list(sizes) for sizes in zip(*(i["sizes"] for i in normalized["inputs"]), strict=True)
+    ]
+    shapes = [symbolic] + [s for n, s in enumerate(examples) if s not in examples[:n]]
+    for settings in [defaults] + ([tested] if tested else []):
+        for each in shapes:
+            yield settings, each, False, False
+        if normalized["masks_read"]:
+            yield settings, shapes[-1], True, False
+    yield defaults, examples[0], False, True
+
+
+def _inputs(normalized, shapes, settings, eager, keras):
+    if not eager:
+        return [
+            keras.KerasTensor(shape, dtype=i["dtype"])
+            for shape, i in zip(shapes, normalized["inputs"], strict=True)
+        ]
+    import numpy as np
+
+    values = {hp["name"]: hp["default"] for hp in normalized["hyperparameters"]} | settings
+    random = np.random.default_rng(0)
+    tensors = []
+    for shape, i in zip(shapes, normalized["inputs"], strict=True):
+        if i["dtype"] == "bool":
+            tensors.append(random.random(shape) < 0.5)
+        elif i["dtype"].startswith("int"):
+            high = values.get(i["high"], i["high"])
+            tensors.append(random.integers(1, high, shape).astype(i["dtype"]))
+        else:
+            tensors.append(random.standard_normal(shape).astype(i["dtype"]))
+    return tensors
+
+
+def _mask(shape, eager, keras):
+    if eager:
+        import numpy as np
+
+        return np.ones(shape[:2], dtype=bool)
+    return keras.KerasTensor(shape[:2], dtype="bool")
+
+
+def _where(shapes, settings, masked, masking):
+    text = " and ".join(_shape(s) for s in shapes)
+    if settings:
+        text += " with " + ", ".join(f"{name}={value!r}" for name, value in settings.items())
+    if masking:
+        text += ", masked" if masked else ", no mask"
+    return text
+
+
+def _shape(shape):
+    return (
+        "("
+        + ", ".join("None" if d is None else str(d) for d in shape)
+        + ("," if len(shape) == 1 else "")
+        + ")"
+    )
+
+
+def _output_problem(output, normalized, where, keras):
+    if not (isinstance(output, keras.KerasTensor) or keras.ops.is_tensor(output)):
+        return (
+            f"computation: returns {type(output).__name__} on inputs {where}, "
+            "where a layer returns one tensor"
+        )
+    trains = any(w["trainable"] for w in normalized["weights"])
+    dtype = keras.backend.standardize_dtype(output.dtype)
+    if trains and not keras.backend.is_float_dtype(dtype):
+        return (
+            f"computation: returns {dtype} on inputs {where}: no gradient flows "
+            "through it to the trainable weights"
+        )
+    return None
+
+
+def _mask_problem(carried, output, normalized, where):
+    """The output mask must fit the output's leading axes, as Keras applies
+    it (to losses, to the next layer's steps)."""
+    declared = normalized["output_mask"]
+    shape = tuple(getattr(carried, "shape", ()))
+    rank = len(shape)
+    fits = rank <= len(output.shape) and all(
+        a is None or b is None or a == b for a, b in zip(shape, output.shape[:rank], strict=True)
+    )
+    if fits and rank > 0:
+        return None
+    what = "the first input's mask" if declared == "input" else "the mask its body returns"
+    return (
+        f"output_mask: {what} has shape {_shape(shape)} on inputs {where}, which the output "
+        f"of shape {_shape(output.shape)} cannot carry; use output_mask: null or a body "
+        "that returns a mask of the output's leading axes"
+    )
+
+
+def _failure(where, error, module, spec):
+    root = error
+    while root.__cause__ or root.__context__:
+        root = root.__cause__ or root.__context__
+    reason = _NODE.sub(r"\1", _ANSI.sub("", str(root)).strip())
+    reason = next((line for line in reason.splitlines() if line.strip()), type(root).__name__)
+    if len(reason) > _LONGEST:
+        reason = reason[: _LONGEST - 3] + "..."
+    field, line = _located(error, module, spec)
+    located = f"line {line}: " if line else ""
+    return printable(f"{field}: {located}fails on inputs {where}: {reason}")
+
+
+def _located(error, module, spec):
+    """The field whose code failed (the computation or the output mask's
+    body) and the line that failed, counted as in the spec (or None)."""
+    normalized = spec.normalized
+    code = {normalized["forward"]: ("computation", spec.answers["computation"])}
+    if normalized["output_mask"] not in (None, "input"):
+        code[normalized["output_mask_function"]] = ("output_mask", normalized["output_mask"])
+    seen = error
+    while seen is not None:
+        traceback = seen.__traceback__
+        while traceback is not None:
+            function = traceback.tb_frame.f_code
+            if function.co_filename == module.__file__ and function.co_name in code:
+                field, source = code[function.co_name]
+                return field, traceback.tb_lineno - _first_line(
+                    module, function.co_name, source
+                ) + 1
+            traceback = traceback.tb_next
+        seen = seen.__cause__ or seen.__context__
+    return "computation", None
+
+
+def _first_line(module, function, source):
+    """The module's line that holds line 1 of `source`, the function's body:
+    the line after its docstring, less the leading blank lines the template
+    drops and the spec's numbering counts."""
+    tree = ast.parse(Path(module.__file__).read_text("utf-8"))
+    (definition,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function]
+    return definition.body[0].end_lineno + 1 - (len(source) - len(source.lstrip("\n")))

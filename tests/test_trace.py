@@ -1,0 +1,129 @@
+"""`check` builds the layer in Keras (generator/trace.py): a spec whose layer
+cannot be built as its generated test builds it is refused, naming the field
+and the line, where the rules alone (`check --quick`, Copier's prompt) pass
+it; a spec it accepts builds."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from generator.cli import main
+from rendering import CATALOG, REPO
+
+POOLING = yaml.safe_load((REPO / "examples" / "catalog" / "masked_pooling.yml").read_text())
+DENSE = {
+    "hyperparameters": [{"name": "units", "type": "int", "default": 4}],
+    "example_input_shape": [2, 8],
+}
+
+# (case id, answers, what the one problem starts with)
+UNBUILDABLE = [
+    (
+        "weight-of-the-wrong-shape",
+        DENSE
+        | {
+            "weights": [{"name": "kernel", "shape": ["units", "input_dim"]}],
+            "computation": "\n\nhidden = x\nreturn ops.matmul(hidden, kernel)\n",
+        },
+        "computation: line 4: fails on inputs (None, 8): ",
+    ),
+    (
+        "fits-the-default-only",
+        DENSE
+        | {
+            "weights": [{"name": "kernel", "shape": ["input_dim"]}],
+            "computation": "return ops.reshape(x * kernel, (-1, units))\n",
+        },
+        "computation: line 1: fails on inputs (2, 8) with units=",
+    ),
+    (
+        "several-outputs",
+        DENSE
+        | {
+            "weights": [{"name": "kernel", "shape": ["input_dim"]}],
+            "computation": "return ops.unstack(x * kernel, axis=1)\n",
+        },
+        "computation: returns list on inputs (None, 8), where a layer returns one tensor",
+    ),
+    (
+        "integer-output",
+        DENSE
+        | {
+            "weights": [{"name": "kernel", "shape": ["input_dim", "units"]}],
+            "computation": "return ops.argmax(ops.matmul(x, kernel), axis=-1)\n",
+        },
+        "computation: returns int32 on inputs (2, 8): no gradient flows",
+    ),
+    (
+        "input-mask-on-a-pooled-output",
+        POOLING | {"output_mask": "input"},
+        "output_mask: the first input's mask has shape (4, 5) on inputs (4, 5, 8), which "
+        "the output of shape (4, 8) cannot carry",
+    ),
+    (
+        "computed-mask-of-another-shape",
+        POOLING
+        | {"output_mask": "return None if mask is None else ops.concatenate([mask, mask], axis=1)"},
+        "output_mask: the mask its body returns has shape (4, 10) on inputs (4, 5, 8)",
+    ),
+    (
+        "computed-mask-needs-a-mask",
+        POOLING | {"output_mask": "return ops.any(mask, axis=1)"},
+        "output_mask: line 1: fails on inputs (None, None, 8), no mask: ",
+    ),
+]
+
+
+def check(tmp_path, capsys, answers, *options):
+    spec = tmp_path / "spec.yml"
+    spec.write_text(yaml.safe_dump(answers), encoding="utf-8")
+    capsys.readouterr()
+    status = main(["check", *options, str(spec)])
+    return status, capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"), [c[1:] for c in UNBUILDABLE], ids=[c[0] for c in UNBUILDABLE]
+)
+def test_a_layer_that_does_not_build_is_refused(tmp_path, capsys, answers, expected):
+    status, quick = check(tmp_path, capsys, answers, "--quick")
+    assert status == 0, quick.err  # the rules pass it: only building it shows
+    status, seen = check(tmp_path, capsys, answers)
+    assert status == 2 and seen.out == ""
+    assert seen.err.count("\n") == 1 and seen.err.startswith(expected), seen.err
+
+
+@pytest.mark.parametrize("path", CATALOG, ids=[p.stem for p in CATALOG])
+def test_every_catalog_layer_builds(tmp_path, capsys, path):
+    capsys.readouterr()
+    assert main(["check", str(path)]) == 0, capsys.readouterr().err
+
+
+def test_a_checked_spec_is_not_built_again(tmp_path):
+    """The answer is kept: checking an unchanged spec again imports no Keras;
+    a changed computation is built again."""
+    spec = tmp_path / "spec.yml"
+    environment = os.environ | {"TMPDIR": str(tmp_path)}
+
+    def imports_keras():
+        proc = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "generator", "check", str(spec)],
+            cwd=tmp_path,
+            env=environment,
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0 and proc.stdout.startswith("ok: "), proc.stderr[-2000:]
+        return any(line.endswith("| keras") for line in proc.stderr.splitlines())
+
+    spec.write_text("layer_name: Kept\n", encoding="utf-8")
+    assert imports_keras()
+    assert not imports_keras()
+    spec.write_text(
+        "layer_name: Kept\ncomputation: |\n  return (ops.matmul(x, kernel) + bias) * scale * 2.0\n",
+        encoding="utf-8",
+    )
+    assert imports_keras()
