@@ -10,11 +10,11 @@ under limits.
 
 import codecs
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -313,40 +313,50 @@ def check(tmp_path, capsys, content):
     return status, out, err
 
 
+# Runs `python -m generator check SPEC` under an address-space limit and
+# prints the child's own CPU seconds and peak resident kilobytes. A child
+# starts with the peak of the process it was forked from (Linux carries it
+# over exec), and the test process holds TensorFlow: this small launcher is
+# the parent whose peak the child inherits instead.
+LAUNCHER = """
+import os, resource, subprocess, sys
+limit, timeout, spec, report = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3], sys.argv[4]
+if limit:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+child = subprocess.Popen([sys.executable, "-m", "generator", "check", spec])
+try:
+    child.wait(timeout)
+except subprocess.TimeoutExpired:
+    child.kill()
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(report, "w") as file:
+    print(usage.ru_utime + usage.ru_stime, usage.ru_maxrss, file=file)
+sys.exit(child.returncode)
+"""
+
+
 def check_process(spec, timeout=60, limit_bytes=None, **env):
     """`python -m generator check` as a user runs it; (process, CPU seconds,
     peak resident kilobytes of the child)."""
-
-    def limit():
-        if limit_bytes:
-            resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
-
-    # This child's own usage, from os.wait4 (RUSAGE_CHILDREN's peak is the
-    # largest of every child the test process ever had, a TensorFlow run);
-    # so Popen must not reap it, and its output goes to files, not pipes.
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "generator", "check", str(spec)],
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "usage"
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                LAUNCHER,
+                str(limit_bytes or 0),
+                str(timeout),
+                str(spec),
+                report,
+            ],
             cwd=REPO,
-            stdout=out,
-            stderr=err,
+            capture_output=True,
+            text=True,
             env={**os.environ, **env},
-            preexec_fn=limit,
         )
-        deadline = time.monotonic() + timeout
-        pid = 0
-        while not pid:
-            late = time.monotonic() > deadline
-            if late:
-                child.kill()
-            pid, status, usage = os.wait4(child.pid, 0 if late else os.WNOHANG)
-            if not pid:
-                time.sleep(0.01)
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        proc = subprocess.CompletedProcess(child.args, child.returncode, out.read(), err.read())
-    return proc, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+        cpu, peak = report.read_text().split()
+    return proc, float(cpu), int(peak)
 
 
 def assert_refused(status, out, err, expected):
