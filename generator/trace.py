@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 
 from generator import rules
+from generator.errors import InputError
 from generator.messages import printable
 from generator.template import ROOT
 
@@ -56,6 +57,13 @@ def trace_problems(spec):
     except (OSError, ValueError):
         pass
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        import keras  # noqa: F401 - imported here to say what is missing
+    except ImportError as error:
+        raise InputError(
+            f"building the layer needs Keras and a backend ({error}): "
+            "pip install 'keras-layer-template[run]'; check --quick checks the rules alone"
+        ) from None
     with tempfile.TemporaryDirectory(prefix="keras-layer-check-") as folder:
         module = _import(package, spec.module_name, source, Path(folder))
         try:

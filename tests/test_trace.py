@@ -127,3 +127,29 @@ def test_a_checked_spec_is_not_built_again(tmp_path):
         encoding="utf-8",
     )
     assert imports_keras()
+
+
+def test_without_keras_check_says_what_to_install(tmp_path):
+    """The tool's own requirements hold no Keras: a machine without it gets
+    one line saying what to install, and --quick still checks the rules."""
+    shadow = tmp_path / "shadow" / "keras"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('No module named keras')\n")
+    spec = tmp_path / "spec.yml"
+    spec.write_text("layer_name: NoKeras\n", encoding="utf-8")
+    environment = os.environ | {"PYTHONPATH": str(shadow.parent), "TMPDIR": str(tmp_path)}
+
+    def check(*options):
+        return subprocess.run(
+            [sys.executable, "-m", "generator", "check", *options, str(spec)],
+            cwd=REPO,
+            env=environment,
+            capture_output=True,
+            text=True,
+        )
+
+    proc = check()
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("building the layer needs Keras and a backend (No module")
+    assert "keras-layer-template[run]" in proc.stderr
+    assert check("--quick").stdout.startswith("ok: ")
