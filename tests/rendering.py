@@ -36,6 +36,12 @@ PARTIAL_SPECS = {
         "layer_name": "KernelSized",
         "hyperparameters": [{"name": "kernel", "type": "int", "default": 4}],
     },
+    # Random noise cannot join integer ids: the default adds it to the output.
+    "noisy_ids": {
+        "layer_name": "NoisyIds",
+        "inputs": [{"name": "ids", "shape": [4, None], "dtype": "int32", "high": 10}],
+        "random": True,
+    },
 }
 BACKENDS = ("tensorflow", "jax", "torch")
 
