@@ -96,15 +96,19 @@ class Interview:
         self.ask(("layer_name",), questionary.text, message="Class name of the layer (CamelCase):")
         self.ask(("description",), questionary.text, message="What does it compute? (a sentence):")
 
+    def several(self, key, item, question, noun):
+        """Ask for items of the list `key`, each by `item`, while the user
+        adds one; `question` asks for the first (None: there is one)."""
+        while question is None or questionary.confirm(question, default=False).unsafe_ask():
+            self.answers[key].append({})
+            item((key, len(self.answers[key]) - 1))
+            question = f"Add another {noun}?"
+
     def hyperparameters(self):
         question = "Add a constructor argument (a hyperparameter)?"
-        while questionary.confirm(question, default=False).unsafe_ask():
-            self.hyperparameter(len(self.answers["hyperparameters"]))
-            question = "Add another hyperparameter?"
+        self.several("hyperparameters", self.hyperparameter, question, "hyperparameter")
 
-    def hyperparameter(self, i):
-        path = ("hyperparameters", i)
-        self.answers["hyperparameters"].append({})
+    def hyperparameter(self, path):
         name = self.ask((*path, "name"), questionary.text, message="Name of the argument:")
         kind = questionary.select(f"Type of {name}:", choices=HYPERPARAMETER_TYPES).unsafe_ask()
         self.answers = put(self.answers, (*path, "type"), kind)
@@ -131,13 +135,9 @@ class Interview:
         self.ask((*path, "doc"), questionary.text, message=f"What is {name}? (optional):")
 
     def weights(self):
-        self.weight(0)
-        while questionary.confirm("Add another weight?", default=False).unsafe_ask():
-            self.weight(len(self.answers["weights"]))
+        self.several("weights", self.weight, None, "weight")
 
-    def weight(self, i):
-        path = ("weights", i)
-        self.answers["weights"].append({})
+    def weight(self, path):
         name = self.ask((*path, "name"), questionary.text, message="Name of a weight:")
         ints = [h["name"] for h in self.answers["hyperparameters"] if h["type"] == "int"]
         self.ask(
