@@ -8,13 +8,18 @@ weight ``kernel`` collides with a hyperparameter ``kernel_initializer``).
 Questions not asked yet are left out, so they take their defaults, or are
 empty lists; their problems wait until they are asked.
 
-The example input is asked before the computation: ``check`` looks at a
-computation only once everything else is right, so it must know the input.
+The inputs are asked before the weights, whose shapes may read their axes;
+enter keeps the common layer, one float input ``x`` whose example shape is
+asked after the weights. The example input is asked before the computation:
+``check`` looks at a computation only once everything else is right, so it
+must know the input. Questions that only some layers need (an int input's
+``high``, a frozen weight's ``updated_in_training``) are asked of those.
 """
 
 import copy
 import json
 import re
+import textwrap
 from collections import namedtuple
 from pathlib import Path
 
@@ -25,13 +30,14 @@ from prompt_toolkit.completion import WordCompleter
 from generator.errors import InputError
 from generator.messages import printable
 from generator.project import package_of
-from generator.spec import SpecError, parse, with_defaults
+from generator.spec import SpecError, parse, visible_names, with_defaults
 
 KERAS_NAMES = Path(__file__).with_name("keras_names.json")
 HYPERPARAMETER_TYPES = ("int", "float", "bool", "str")
-# A dimension as typed in a shape: input_shape[i] whole, else up to a comma;
-# quotes, brackets and spaces around dimensions are dropped.
-DIMENSION = re.compile(r"input_shape\[[^\]]*\]|[^,\s\[\]'\"]+")
+DTYPES = ("float32", "int32", "int64", "bool")
+# A dimension as typed in a shape: input_shape[i] or NAME.shape[i] whole,
+# else up to a comma; quotes, brackets and spaces around dimensions are dropped.
+DIMENSION = re.compile(r"[\w.]+\[[^\]]*\]|[^,\s\[\]'\"]+")
 
 
 def ask_spec(stdin, stdout, dest):
@@ -44,9 +50,12 @@ def ask_spec(stdin, stdout, dest):
     interview = Interview(dest)
     interview.layer()
     interview.hyperparameters()
+    interview.inputs()
     interview.weights()
     interview.example_input_shape()
+    interview.random()
     interview.computation()
+    interview.output_mask()
     return interview.finish()
 
 
@@ -55,7 +64,7 @@ class Interview:
 
     def __init__(self, dest):
         self.dest = Path(dest)
-        self.answers = {"hyperparameters": [], "weights": []}
+        self.answers = {"hyperparameters": [], "inputs": [], "weights": []}
         # A new layer joins the project's package rather than start a second.
         package = package_of(self.dest)
         if package:
@@ -72,21 +81,22 @@ class Interview:
                 return found
         return layer_taken(answers, self.dest) if "layer_name" in fields else []
 
-    def ask(self, path, question, read=str.strip, default="", **options):
+    def ask(self, path, question, read=str.strip, default="", also=(), **options):
         """Ask `question` (a questionary prompt) until the answer, read from
-        the typed text and put at `path` in the answers, has no problem.
+        the typed text and put at `path` in the answers, has no problem, in
+        its field or in the fields `also` (questions it answers too).
 
         Problems are printed whole under the answer, which is asked again with
         the typed text to fix: a prompt's error bar is one row, and would cut
         a problem at the terminal's width."""
-        field = path_field(path)
+        fields = [path_field(path), *also]
         while True:
             text = question(default=default, **options).unsafe_ask()
             answers = put(self.answers, path, read(text))
-            problems = self.problems(answers, [field])
+            problems = self.problems(answers, fields)
             if not problems:
                 self.answers = answers
-                self.answered.append(field)
+                self.answered.extend(fields)
                 return read(text)
             for problem in problems:
                 print(f"  ! {printable(problem)}")
@@ -134,22 +144,59 @@ class Interview:
         self.answers = put(self.answers, (*path, "default"), default)
         self.ask((*path, "doc"), questionary.text, message=f"What is {name}? (optional):")
 
+    def inputs(self):
+        question = "Declare the inputs (no: one float input x)?"
+        self.several("inputs", self.input, question, "input")
+
+    def input(self, path):
+        name = self.ask((*path, "name"), questionary.text, message="Name of an input:")
+        self.ask(
+            (*path, "shape"),
+            questionary.text,
+            read=dimensions,
+            message=f"Shape of {name}",
+            instruction="(an example, batch first, null where it varies):",
+            completer=WordCompleter(["null"]),
+            # The first input's shape is the example input shape, not asked:
+            # its problems (too many values) are this answer's.
+            also=("example_input_shape",) if path[1] == 0 else (),
+        )
+        self.ask(
+            (*path, "dtype"),
+            questionary.autocomplete,
+            message=f"Dtype of {name} ({', '.join(DTYPES)}):",
+            choices=DTYPES,
+            default="float32",
+        )
+        # Asked when the rules miss it: an int input's examples need a bound.
+        high = (*path, "high")
+        if self.problems(self.answers, [path_field(high)]):
+            self.ask(
+                high,
+                questionary.text,
+                read=literal("int"),
+                message=f"High of {name}",
+                instruction="(values in [1, high); an int or int hyperparameter):",
+            )
+
     def weights(self):
         self.several("weights", self.weight, None, "weight")
 
     def weight(self, path):
         name = self.ask((*path, "name"), questionary.text, message="Name of a weight:")
         ints = [h["name"] for h in self.answers["hyperparameters"] if h["type"] == "int"]
+        # Declared inputs are read by name (input_shape[i] reads the first).
+        axes = [f"{i['name']}.shape[i]" for i in self.answers["inputs"]]
+        axes = axes or ["input_shape[i]"]
+        offered = ["input_dim", *ints]
+        offered += [a.replace("[i]", f"[{k}]") for a in axes for k in (1, -1)]
         self.ask(
             (*path, "shape"),
             questionary.text,
             read=dimensions,
             message=f"Shape of {name}",
-            instruction=f"({', '.join(['ints', 'input_dim', 'input_shape[i]', *ints])};"
-            " empty: scalar):",
-            completer=WordCompleter(
-                ["input_dim", "input_shape[1]", "input_shape[-1]", *ints], WORD=True
-            ),
+            instruction=f"({', '.join(['ints', 'input_dim', *axes, *ints])}; empty: scalar):",
+            completer=WordCompleter(offered, WORD=True),
         )
         names = json.loads(KERAS_NAMES.read_text())
         for argument, default in (
@@ -166,29 +213,69 @@ class Interview:
             )
         if not questionary.confirm(f"Is {name} trainable?", default=True).unsafe_ask():
             self.answers = put(self.answers, (*path, "trainable"), False)
+            self.ask(
+                (*path, "updated_in_training"),
+                questionary.confirm,
+                read=bool,
+                default=False,
+                message=f"Is {name} updated in training (the computation assigns it)?",
+            )
         self.ask((*path, "doc"), questionary.text, message=f"What is {name}? (optional):")
 
     def example_input_shape(self):
+        if self.answers["inputs"]:
+            return  # the first input's shape, left out (see input)
         default = self.fitting_default("example_input_shape")
         self.ask(
             ("example_input_shape",),
             questionary.text,
             read=dimensions,
             message="Shape of an example input",
-            instruction="(batch first, e.g. 8, 16):",
-            default=", ".join(map(str, default or [])),
+            instruction="(batch first, null where it varies):",
+            default=", ".join("null" if d is None else str(d) for d in default or []),
+            completer=WordCompleter(["null"]),
+        )
+
+    def random(self):
+        self.ask(
+            ("random",),
+            questionary.confirm,
+            read=bool,
+            default=False,
+            message="Does the layer draw random numbers (it takes seed=None)?",
         )
 
     def computation(self):
+        self.sees("computation")
+        inputs = [i["name"] for i in self.answers["inputs"]] or ["x"]
         self.ask(
             ("computation",),
             questionary.text,
             read=lambda text: text.strip() + "\n",
-            message="Computation, the body of call(x)",
+            message=f"Computation, the body of call({', '.join(inputs)})",
             instruction="(Ctrl-X Ctrl-E: in $EDITOR):",
             default=(self.fitting_default("computation") or "").strip(),
             enable_open_in_editor=True,
         )
+
+    def output_mask(self):
+        self.sees("output_mask")
+        # Read as Copier reads this YAML question: `null` is None.
+        self.ask(
+            ("output_mask",),
+            questionary.text,
+            message="Output mask",
+            instruction="(null: none; input: the first input's; or return ...):",
+            default="null",
+            completer=WordCompleter(["null", "input"]),
+        )
+
+    def sees(self, field):
+        """Print the names the code of `field` sees: its question cannot
+        hold them, and the masks' names are nowhere else to be seen."""
+        names = ", ".join(visible_names(with_defaults(self.answers), field))
+        what = field.replace("_", " ").capitalize()
+        print(textwrap.fill(f"{what} sees: {names}", 80, subsequent_indent="  "))
 
     def fitting_default(self, question):
         """The question's default from ``copier.yml`` if it fits the answers
@@ -251,8 +338,15 @@ def words(text):
 
 
 def dimensions(text):
-    """`input_dim, 4` or `[input_shape[2], units]` as a shape list; ints as ints."""
-    return [int(d) if re.fullmatch(r"-?\d+", d) else d for d in DIMENSION.findall(text)]
+    """`input_dim, 4` or `[input_shape[2], units]` as a shape list; ints as
+    ints, `null` (a size that varies) as None."""
+    return [dimension(d) for d in DIMENSION.findall(text)]
+
+
+def dimension(text):
+    if text == "null":
+        return None
+    return int(text) if re.fullmatch(r"-?\d+", text) else text
 
 
 def literal(kind):

@@ -98,7 +98,7 @@ def problems_of(answers):
         if not any(others) and not rules.problems(field, answers, reading=False):
             python = computation_problems(
                 source,
-                visible=_visible(answers, field),
+                visible=set(visible_names(answers, field)),
                 weights=[w["name"] for w in answers["weights"]] if field == "computation" else (),
                 field=field,
             )
@@ -116,9 +116,10 @@ def _code(answers):
     return code
 
 
-def _visible(answers, field):
-    """The names the code of `field` sees, as the rules work them out."""
-    return set(json.loads(rules.render(_VISIBLE, {**answers, "field": field})))
+def visible_names(answers, field):
+    """The names the code of `field` sees, as the rules work them out, in
+    their order (the inputs and their masks first)."""
+    return json.loads(rules.render(_VISIBLE, {**answers, "field": field}))
 
 
 def parse(answers):

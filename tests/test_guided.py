@@ -39,6 +39,26 @@ def check(spec, cwd):
     )
 
 
+def an_editor(tmp_path, text):
+    """The environment of a user whose $EDITOR writes `text` into the file
+    it is given."""
+    (tmp_path / "typed").write_text(text)
+    editor = tmp_path / "editor"
+    editor.write_text(f"#!/bin/sh\ncat '{tmp_path / 'typed'}' > \"$1\"\n")
+    editor.chmod(0o755)
+    return {"EDITOR": str(editor), "VISUAL": str(editor)}
+
+
+def start_the_offset_layer(user):
+    """A layer's description, no argument, the one float input, and the name
+    and shape of its weight `offset`."""
+    user.answer("What does it compute?", "Adds a learned offset.")
+    user.press("Add a constructor argument", "n")
+    user.press("Declare the inputs", ENTER)
+    user.answer("Name of a weight", "offset")
+    user.answer("Shape of offset", "4")
+
+
 def finish_the_offset_layer(user):
     """The rest of a layer whose one weight `offset` has had its name, shape
     and initializer: defaults for the weight, a 2-D input, `x + offset`."""
@@ -48,7 +68,28 @@ def finish_the_offset_layer(user):
     user.answer("What is offset?", "")
     user.press("Add another weight?", "n")
     user.answer("Shape of an example input", "8, 4")
+    user.press("Does the layer draw random numbers", ENTER)
     user.answer("Computation, the body of call(x)", "return x + offset")
+    user.press("Output mask", ENTER)
+
+
+def a_weight(user, name, shape, initializer, another):
+    """A trainable weight with no regularizer, constraint nor doc."""
+    user.answer("Name of a weight", name)
+    user.answer(f"Shape of {name}", shape)
+    user.answer(f"Initializer of {name}", initializer)
+    user.answer(f"Regularizer of {name}", "")
+    user.answer(f"Constraint of {name}", "")
+    user.press(f"Is {name} trainable?", ENTER)
+    user.answer(f"What is {name}?", "")
+    user.press("Add another weight?", "y" if another else "n")
+
+
+def passes_its_tests(project):
+    """Whether the rendered project's own tests pass, on TensorFlow."""
+    run = ProjectRun(project, "tensorflow", args=("-x",))
+    failed = [o for o in run.outcomes() if o.failure]
+    assert run.outcomes() and not failed, run.output()[-3000:]
 
 
 def test_a_layer_with_no_int_hyperparameter_renders_and_passes_its_tests(tmp_path):
@@ -74,6 +115,7 @@ def test_a_layer_with_no_int_hyperparameter_renders_and_passes_its_tests(tmp_pat
     user.press("Default of activation", ENTER)  # the first value offered
     user.answer("What is activation?", "")
     user.press("Add another hyperparameter?", "n")
+    user.press("Declare the inputs", ENTER)
     user.answer("Name of a weight", "gain")
     user.answer("Shape of gain", "input_shape[-1]")
     user.answer("Initializer of gain", "random_normal")
@@ -83,11 +125,13 @@ def test_a_layer_with_no_int_hyperparameter_renders_and_passes_its_tests(tmp_pat
     user.answer("What is gain?", "Per-channel gain.")
     user.press("Add another weight?", "n")
     user.answer("Shape of an example input", "8, 6")
+    user.press("Does the layer draw random numbers", ENTER)
     user.answer(
         "Computation, the body of call(x)",
         "return keras.activations.get(activation)(x * gain / temperature)"
         " - (0.5 if center else 0.0)",
     )
+    user.press("Output mask", ENTER)
     user.expect("layer_name: SoftGate")  # the spec, shown before it is written
     user.press("Render SoftGate into my-layers?", ENTER)
     assert user.finish() == 0, user.transcript()
@@ -104,40 +148,23 @@ def test_a_layer_with_no_int_hyperparameter_renders_and_passes_its_tests(tmp_pat
     ]
     assert answers["weights"][0]["regularizer"] == "l2"
     assert (project / "src" / "custom_layers" / "soft_gate.py").is_file()
-    run = ProjectRun(project, "tensorflow", args=("-x",))
-    failed = [o for o in run.outcomes() if o.failure]
-    assert run.outcomes() and not failed, run.output()[-3000:]
+    passes_its_tests(project)
 
 
 def test_a_4d_layer_written_in_the_editor_into_the_folder_the_user_stands_in(tmp_path):
     project = tmp_path / "my-layers"
     project.mkdir()
-    editor = tmp_path / "editor"
-    # An editor that writes a two-line computation into the file it is given.
-    editor.write_text("#!/bin/sh\nprintf 'y = x * mix\\nreturn y + bias\\n' > \"$1\"\n")
-    editor.chmod(0o755)
-    user = guided(project, env={"EDITOR": str(editor), "VISUAL": str(editor)})
+    user = guided(project, env=an_editor(tmp_path, "y = x * mix\nreturn y + bias\n"))
     user.answer("Class name of the layer", "PositionMix")
     user.answer("What does it compute?", "Scales each column and channel, then shifts.")
     user.press("Add a constructor argument", "n")
-    user.answer("Name of a weight", "mix")
-    user.answer("Shape of mix", "input_shape[2], input_shape[-1]")
-    user.answer("Initializer of mix", "ones")
-    user.answer("Regularizer of mix", "")
-    user.answer("Constraint of mix", "")
-    user.press("Is mix trainable?", ENTER)
-    user.answer("What is mix?", "")
-    user.press("Add another weight?", "y")
-    user.answer("Name of a weight", "bias")
-    user.answer("Shape of bias", "input_shape[-1]")
-    user.answer("Initializer of bias", "zeros")
-    user.answer("Regularizer of bias", "")
-    user.answer("Constraint of bias", "")
-    user.press("Is bias trainable?", ENTER)
-    user.answer("What is bias?", "")
-    user.press("Add another weight?", "n")
+    user.press("Declare the inputs", ENTER)
+    a_weight(user, "mix", "input_shape[2], input_shape[-1]", "ones", True)
+    a_weight(user, "bias", "input_shape[-1]", "zeros", False)
     user.answer("Shape of an example input", "2, 3, 5, 4")
+    user.press("Does the layer draw random numbers", ENTER)
     user.press("Computation, the body of call(x)", EDITOR)
+    user.press("Output mask", ENTER)
     user.expect("return y + bias")  # shown in the spec
     user.press("Render PositionMix into .?", ENTER)
     assert user.finish() == 0, user.transcript()
@@ -166,10 +193,7 @@ def test_a_typo_is_refused_with_the_rule_message_then_fixed(tmp_path):
     }
     user = guided(tmp_path, "project")
     user.answer("Class name of the layer", "Shift")
-    user.answer("What does it compute?", "Adds a learned offset.")
-    user.press("Add a constructor argument", "n")
-    user.answer("Name of a weight", "offset")
-    user.answer("Shape of offset", "4")
+    start_the_offset_layer(user)
     user.answer("Initializer of offset", "random_normall")
     user.expect(rule_message(typed, "weights[0].initializer"))
     user.send(BACKSPACE + ENTER)
@@ -195,10 +219,7 @@ def test_a_layer_joins_the_project_package_and_may_not_be_there_already(tmp_path
     user.answer("Class name of the layer", "Shift")
     user.expect("layer_name: . already has layer shift (specs/shift.yml)")
     user.send(BACKSPACE * 5 + "Offset" + ENTER)
-    user.answer("What does it compute?", "Adds a learned offset.")
-    user.press("Add a constructor argument", "n")
-    user.answer("Name of a weight", "offset")
-    user.answer("Shape of offset", "4")
+    start_the_offset_layer(user)
     user.answer("Initializer of offset", "zeros")
     finish_the_offset_layer(user)
     user.expect("package_name: team_layers")
@@ -221,10 +242,7 @@ def test_ctrl_c_leaves_nothing_written(tmp_path, at):
     )
     if at != "Class name of the layer":
         user.answer("Class name of the layer", "Shift")
-        user.answer("What does it compute?", "Adds a learned offset.")
-        user.press("Add a constructor argument", "n")
-        user.answer("Name of a weight", "offset")
-        user.answer("Shape of offset", "4")
+        start_the_offset_layer(user)
     user.press(at, CTRL_C)
     assert user.finish() == 130
     assert "Traceback" not in user.transcript()
@@ -274,10 +292,7 @@ def test_ctrl_c_while_rendering_removes_what_was_written(tmp_path):
         "sh", "-c", f"exec '{sys.executable}' -m generator new 2> ../stderr.txt", cwd=project
     )
     user.answer("Class name of the layer", "Shift")
-    user.answer("What does it compute?", "Adds a learned offset.")
-    user.press("Add a constructor argument", "n")
-    user.answer("Name of a weight", "offset")
-    user.answer("Shape of offset", "4")
+    start_the_offset_layer(user)
     user.answer("Initializer of offset", "zeros")
     finish_the_offset_layer(user)
     user.press("Render Shift into .?", ENTER)
