@@ -19,6 +19,7 @@ from terminal import (
     ENTER,
     TIMEOUT,
     Terminal,
+    clear,
     environment,
     python,
     rule_message,
@@ -71,6 +72,15 @@ def finish_the_offset_layer(user):
     user.press("Does the layer draw random numbers", ENTER)
     user.answer("Computation, the body of call(x)", "return x + offset")
     user.press("Output mask", ENTER)
+
+
+def only_an_int_argument(user, name, default):
+    user.press("Add a constructor argument", "y")
+    user.answer("Name of the argument", name)
+    user.press(f"Type of {name}", ENTER)  # int, the first type offered
+    user.answer(f"Default of {name} (int)", default)
+    user.answer(f"What is {name}?", "")
+    user.press("Add another hyperparameter?", "n")
 
 
 def a_weight(user, name, shape, initializer, another):
@@ -180,6 +190,198 @@ def test_a_4d_layer_written_in_the_editor_into_the_folder_the_user_stands_in(tmp
         "class PositionMix" in (project / "src" / "custom_layers" / "position_mix.py").read_text()
     )
     assert (project / "tests" / "test_position_mix.py").is_file()
+
+
+ATTENTION = """\
+queries = ops.matmul(query, query_kernel)
+keys = ops.matmul(value, key_kernel)
+scores = ops.einsum("bqd,bkd->bqk", queries, keys) / key_dim**0.5
+if value_mask is not None:
+    scores = ops.where(ops.expand_dims(value_mask, 1), scores, -1e4)
+values = ops.matmul(value, value_kernel)
+return query + ops.matmul(ops.softmax(scores, axis=-1), values)
+"""
+
+
+def test_two_inputs_with_a_varying_axis_and_a_mask_read(tmp_path):
+    """The inputs declared one by one; the computation is told the masks'
+    names, reads one, and the first input's mask leaves the layer. The
+    project's own tests run, on TensorFlow."""
+    user = guided(tmp_path, "my-layers", env=an_editor(tmp_path, ATTENTION))
+    user.answer("Class name of the layer", "MaskedCrossAttention")
+    user.answer("What does it compute?", "Attention of a query over a masked value.")
+    only_an_int_argument(user, "key_dim", "4")
+    user.press("Declare the inputs", "y")
+    user.answer("Name of an input", "query")
+    user.answer("Shape of query", "4, null, 8")
+    user.answer("Dtype of query", "float32")
+    user.press("Add another input?", "y")  # a float input has no high
+    user.answer("Name of an input", "value")
+    user.answer("Shape of value", "4, 6, 5")
+    user.press("Dtype of value", ENTER)  # float32, the default
+    user.press("Add another input?", "n")
+    a_weight(user, "query_kernel", "query.shape[-1], key_dim", "glorot_uniform", True)
+    a_weight(user, "key_kernel", "value.shape[-1], key_dim", "glorot_uniform", True)
+    a_weight(user, "value_kernel", "value.shape[-1], input_dim", "glorot_uniform", False)
+    user.press("Does the layer draw random numbers", ENTER)  # no example shape asked
+    user.expect("query_mask, value_mask")
+    user.press("Computation, the body of call(query, value)", EDITOR)
+    user.answer("Output mask", "input")
+    user.press("Render MaskedCrossAttention into my-layers?", ENTER)
+    assert user.finish() == 0, user.transcript()
+
+    project = tmp_path / "my-layers"
+    answers = load_spec(project / "specs" / "masked_cross_attention.yml")
+    assert answers["inputs"] == [
+        {"name": "query", "shape": [4, None, 8], "dtype": "float32"},
+        {"name": "value", "shape": [4, 6, 5], "dtype": "float32"},
+    ]
+    assert [w["shape"] for w in answers["weights"]] == [
+        ["query.shape[-1]", "key_dim"],
+        ["value.shape[-1]", "key_dim"],
+        ["value.shape[-1]", "input_dim"],
+    ]
+    assert answers["computation"] == ATTENTION
+    assert answers["output_mask"] == "input"
+    passes_its_tests(project)
+
+
+def test_integer_ids_with_high_and_a_computed_output_mask(tmp_path):
+    """`high` is asked because the input is int32, and may name an int
+    argument; no example input shape is asked, the input has one."""
+    user = guided(tmp_path, "my-layers")
+    user.answer("Class name of the layer", "TokenEmbedding")
+    user.answer("What does it compute?", "Embeds token ids; id 0 is masked padding.")
+    only_an_int_argument(user, "vocabulary", "20")
+    user.press("Declare the inputs", "y")
+    user.answer("Name of an input", "ids")
+    user.answer("Shape of ids", "4, null")
+    user.answer("Dtype of ids", "int32")
+    user.answer("High of ids", "vocabulary")
+    user.press("Add another input?", "n")
+    a_weight(user, "table", "vocabulary, 6", "uniform", False)
+    user.press("Does the layer draw random numbers", ENTER)
+    user.answer(
+        "Computation, the body of call(ids)", "return ops.take(table, ids, axis=0)", erase=clear()
+    )
+    user.expect("Output mask sees: ids, mask")
+    user.answer("Output mask", "return ops.not_equal(ids, 0)")
+    user.press("Render TokenEmbedding into my-layers?", ENTER)
+    assert user.finish() == 0, user.transcript()
+
+    project = tmp_path / "my-layers"
+    spec = project / "specs" / "token_embedding.yml"
+    assert check(spec, project).returncode == 0, check(spec, project).stderr
+    answers = load_spec(spec)
+    assert answers["inputs"] == [
+        {"name": "ids", "shape": [4, None], "dtype": "int32", "high": "vocabulary"}
+    ]
+    assert answers["weights"][0]["shape"] == ["vocabulary", 6]
+    assert answers["computation"] == "return ops.take(table, ids, axis=0)\n"
+    assert answers["output_mask"] == "return ops.not_equal(ids, 0)"
+
+
+MOVING_MEAN = """\
+if training:
+    batch_mean = ops.cast(ops.mean(x, axis=0), "float32")
+    moving_mean.assign(0.9 * moving_mean + 0.1 * batch_mean)
+    x = x + 0.1 * keras.random.normal(ops.shape(x), dtype=x.dtype, seed=seed_generator)
+return (x - ops.cast(moving_mean, x.dtype)) * gain
+"""
+
+
+def test_a_state_weight_updated_in_training_in_a_random_layer(tmp_path):
+    """`updated_in_training` is asked of a weight that is not trainable
+    only; `random` is a yes, and the computation is told its seed_generator.
+    The project's own tests run, on TensorFlow."""
+    user = guided(tmp_path, "my-layers", env=an_editor(tmp_path, MOVING_MEAN))
+    user.answer("Class name of the layer", "NoisyCenter")
+    user.answer("What does it compute?", "Centers on a moving mean, with noise in training.")
+    user.press("Add a constructor argument", "n")
+    user.press("Declare the inputs", ENTER)
+    user.answer("Name of a weight", "moving_mean")
+    user.answer("Shape of moving_mean", "input_dim")
+    user.answer("Initializer of moving_mean", "zeros")
+    user.answer("Regularizer of moving_mean", "")
+    user.answer("Constraint of moving_mean", "")
+    user.press("Is moving_mean trainable?", "n")
+    user.press("Is moving_mean updated in training", "y")
+    user.answer("What is moving_mean?", "Mean of the training batches.")
+    user.press("Add another weight?", "y")
+    a_weight(user, "gain", "input_dim", "ones", False)
+    user.answer("Shape of an example input", "8, 6")
+    user.press("Does the layer draw random numbers", "y")
+    user.expect("seed_generator")
+    user.press("Computation, the body of call(x)", EDITOR)
+    user.press("Output mask", ENTER)
+    user.press("Render NoisyCenter into my-layers?", ENTER)
+    assert user.finish() == 0, user.transcript()
+
+    project = tmp_path / "my-layers"
+    answers = load_spec(project / "specs" / "noisy_center.yml")
+    assert answers["random"] is True
+    assert answers["weights"][0]["trainable"] is False
+    assert answers["weights"][0]["updated_in_training"] is True
+    assert "updated_in_training" not in answers["weights"][1]
+    assert answers["computation"] == MOVING_MEAN
+    assert "output_mask" not in answers  # null, the default, is left out
+    passes_its_tests(project)
+
+
+def test_wrong_answers_to_the_new_questions_are_refused_then_fixed(tmp_path):
+    """A dtype, a high, a weight sized by a varying axis and an output mask
+    that reads a weight: each refused with `generator check`'s message and
+    asked again with what was typed."""
+    typed = {
+        "layer_name": "Lookup",
+        "description": "Looks ids up in a table.",
+        "hyperparameters": [],
+        "inputs": [{"name": "ids", "shape": [4, None], "dtype": "float64"}],
+        "weights": [],
+    }
+    user = guided(tmp_path, "project")
+    user.answer("Class name of the layer", "Lookup")
+    user.answer("What does it compute?", "Looks ids up in a table.")
+    user.press("Add a constructor argument", "n")
+    user.press("Declare the inputs", "y")
+    user.answer("Name of an input", "ids")
+    user.answer("Shape of ids", "4, null")
+    user.answer("Dtype of ids", "float64")
+    user.expect(rule_message(typed, "inputs[0].dtype"))
+    user.answer("Dtype of ids", "int32")
+    typed["inputs"][0].update(dtype="int32", high=1)
+    user.answer("High of ids", "1")
+    user.expect(rule_message(typed, "inputs[0].high"))
+    user.answer("High of ids", "50")
+    user.press("Add another input?", "n")
+    typed["inputs"][0]["high"] = 50
+    typed["weights"] = [{"name": "table", "shape": ["ids.shape[1]", 4]}]
+    user.answer("Name of a weight", "table")
+    user.answer("Shape of table", "ids.shape[1], 4")
+    user.expect(rule_message(typed, "weights[0].shape[0]"))
+    user.answer("Shape of table", "50, 4")
+    user.answer("Initializer of table", "uniform")
+    user.answer("Regularizer of table", "")
+    user.answer("Constraint of table", "")
+    user.press("Is table trainable?", ENTER)
+    user.answer("What is table?", "")
+    user.press("Add another weight?", "n")
+    user.press("Does the layer draw random numbers", ENTER)
+    user.answer(
+        "Computation, the body of call(ids)", "return ops.take(table, ids, axis=0)", erase=clear()
+    )
+    user.answer("Output mask", "return table")
+    user.expect("output_mask: reads weight 'table'")
+    user.answer("Output mask", "return ops.not_equal(ids, 0)")
+    user.press("Render Lookup into project?", "n")
+    user.answer("Save the spec instead, to", "lookup.yml")
+    assert user.finish() == 0, user.transcript()
+
+    assert check("lookup.yml", tmp_path).returncode == 0
+    answers = load_spec(tmp_path / "lookup.yml")
+    assert answers["inputs"] == [{"name": "ids", "shape": [4, None], "dtype": "int32", "high": 50}]
+    assert answers["weights"][0]["shape"] == [50, 4]
+    assert answers["output_mask"] == "return ops.not_equal(ids, 0)"
 
 
 def test_a_typo_is_refused_with_the_rule_message_then_fixed(tmp_path):
