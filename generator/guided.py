@@ -14,6 +14,9 @@ asked after the weights. The example input is asked before the computation:
 ``check`` looks at a computation only once everything else is right, so it
 must know the input. Questions that only some layers need (an int input's
 ``high``, a frozen weight's ``updated_in_training``) are asked of those.
+Once the computation (then the output mask) is given, the layer is built in
+Keras as ``check`` builds it (``generator/trace.py``), the first time at the
+cost of importing Keras, as the computation's question says.
 """
 
 import copy
@@ -30,11 +33,14 @@ from prompt_toolkit.completion import WordCompleter
 from generator.errors import InputError
 from generator.messages import printable
 from generator.project import package_of
-from generator.spec import SpecError, parse, visible_names, with_defaults
+from generator.spec import SpecError, built, parse, visible_names, with_defaults
 
 KERAS_NAMES = Path(__file__).with_name("keras_names.json")
 HYPERPARAMETER_TYPES = ("int", "float", "bool", "str")
 DTYPES = ("float32", "int32", "int64", "bool")
+# Answers that are code: once given, the layer is built in Keras, as `check`
+# builds it, so a shape error is shown at its question, not by the tests.
+CODE = {"computation", "output_mask"}
 # A dimension as typed in a shape: input_shape[i] or NAME.shape[i] whole,
 # else up to a comma; quotes, brackets and spaces around dimensions are dropped.
 DIMENSION = re.compile(r"[\w.]+\[[^\]]*\]|[^,\s\[\]'\"]+")
@@ -73,7 +79,7 @@ class Interview:
 
     def problems(self, answers, fields):
         try:
-            parse(answers)
+            built(answers, quick=not CODE.intersection(fields))
         except SpecError as error:
             visible = [*fields, *self.answered]
             found = [p for p in error.problems if within(p.split(": ", 1)[0], visible)]
@@ -247,6 +253,7 @@ class Interview:
 
     def computation(self):
         self.sees("computation")
+        print("It is then built in Keras, as check builds it (seconds, the first time).")
         inputs = [i["name"] for i in self.answers["inputs"]] or ["x"]
         self.ask(
             ("computation",),
