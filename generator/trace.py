@@ -140,6 +140,8 @@ def _problems(spec, module):
                 layer = layer_class(**settings)
                 output = layer(*tensors, **masks)
                 problem = _output_problem(output, normalized, where, keras)
+                if problem is None and eager:
+                    problem = _values_problem(layer, tensors, output, where, keras)
                 if problem is None and normalized["output_mask"] is not None:
                     carried = layer.compute_mask(tensors[0], _mask(shapes[0], eager, keras))
                     at = _where(shapes, settings, masked=False, masking=False)
@@ -184,12 +186,13 @@ def _inputs(normalized, shapes, settings, eager, keras):
         ]
     import numpy as np
 
+    # Drawn as the generated test draws them (template/tests/layer_checks.py).
     values = {hp["name"]: hp["default"] for hp in normalized["hyperparameters"]} | settings
     random = np.random.default_rng(0)
     tensors = []
     for shape, i in zip(shapes, normalized["inputs"], strict=True):
         if i["dtype"] == "bool":
-            tensors.append(random.random(shape) < 0.5)
+            tensors.append(random.random(shape) < 0.7)
         elif i["dtype"].startswith("int"):
             high = values.get(i["high"], i["high"])
             tensors.append(random.integers(1, high, shape).astype(i["dtype"]))
@@ -238,6 +241,67 @@ def _output_problem(output, normalized, where, keras):
             "through it to the trainable weights"
         )
     return None
+
+
+def _values_problem(layer, tensors, output, where, keras):
+    """On example values: an output that is not finite, or a trainable
+    weight that the computation reads but no gradient reaches (`ops.round`,
+    `stop_gradient`, a product with 0), which the generated test refuses."""
+    import numpy as np
+
+    # A torch output that requires grad converts only once detached.
+    values = output.detach() if hasattr(output, "detach") else output
+    if not np.all(np.isfinite(keras.ops.convert_to_numpy(values))):
+        return (
+            f"computation: returns NaN or infinity on example inputs {where} "
+            "(standard normal floats, as the tests draw them)"
+        )
+    trainable = layer.trainable_variables
+    if not trainable:
+        return None
+    for variable, gradient in zip(trainable, _gradients(layer, tensors, keras), strict=False):
+        if gradient is None or not np.any(keras.ops.convert_to_numpy(gradient)):
+            return (
+                f"computation: no gradient reaches weight '{variable.name}' on inputs {where}: "
+                "it is read, but through no op that passes a gradient back to it"
+            )
+    return None
+
+
+def _gradients(layer, tensors, keras):
+    """Each trainable weight's gradient of a random projection of the output
+    (a sum can have zero gradient by symmetry: a softmax sums to 1), with the
+    backend's own autodiff, as the generated test measures it; none on a
+    backend with no autodiff."""
+    import numpy as np
+
+    ops = keras.ops
+    trainable = layer.trainable_variables
+
+    def loss(output):
+        probe = np.random.default_rng(2).standard_normal(tuple(output.shape))
+        return ops.sum(ops.cast(output, "float32") * ops.convert_to_tensor(probe, "float32"))
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            value = loss(layer(*tensors))
+        return tape.gradient(value, trainable)
+    if backend == "jax":
+        import jax
+
+        frozen = [v.value for v in layer.non_trainable_variables]
+        return jax.grad(lambda values: loss(layer.stateless_call(values, frozen, *tensors)[0]))(
+            [v.value for v in trainable]
+        )
+    if backend == "torch":
+        for variable in trainable:
+            variable.value.grad = None
+        loss(layer(*tensors)).backward()
+        return [variable.value.grad for variable in trainable]
+    return []
 
 
 def _mask_problem(carried, output, normalized, where):

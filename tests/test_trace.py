@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from generator.cli import main
-from rendering import CATALOG, REPO
+from rendering import CATALOG, PARTIAL_SPECS, REPO
 
 POOLING = yaml.safe_load((REPO / "examples" / "catalog" / "masked_pooling.yml").read_text())
 DENSE = {
@@ -58,6 +58,24 @@ UNBUILDABLE = [
         "computation: returns int32 on inputs (2, 8): no gradient flows",
     ),
     (
+        "weight-read-through-no-gradient",
+        DENSE
+        | {
+            "weights": [{"name": "kernel", "shape": ["input_dim"]}],
+            "computation": "return x * ops.round(kernel * 4.0)\n",
+        },
+        "computation: no gradient reaches weight 'kernel' on inputs (2, 8): it is read",
+    ),
+    (
+        "not-finite-on-example-values",
+        DENSE
+        | {
+            "weights": [{"name": "kernel", "shape": ["input_dim"]}],
+            "computation": "return ops.log(x) * kernel\n",
+        },
+        "computation: returns NaN or infinity on example inputs (2, 8)",
+    ),
+    (
         "input-mask-on-a-pooled-output",
         POOLING | {"output_mask": "input"},
         "output_mask: the first input's mask has shape (4, 5) on inputs (4, 5, 8), which "
@@ -100,6 +118,13 @@ def test_a_layer_that_does_not_build_is_refused(tmp_path, capsys, answers, expec
 def test_every_catalog_layer_builds(tmp_path, capsys, path):
     capsys.readouterr()
     assert main(["check", str(path)]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("answers", PARTIAL_SPECS.values(), ids=PARTIAL_SPECS.keys())
+def test_every_default_builds(tmp_path, capsys, answers):
+    """What the prompt proposes for the questions a spec leaves out builds."""
+    status, seen = check(tmp_path, capsys, answers)
+    assert status == 0, seen.err
 
 
 def test_a_checked_spec_is_not_built_again(tmp_path):
