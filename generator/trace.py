@@ -26,12 +26,11 @@ import warnings
 from importlib import metadata
 from pathlib import Path
 
-from generator import rules
 from generator.errors import InputError
+from generator.layer_files import module_source
 from generator.messages import printable
 from generator.template import ROOT
 
-_MODULE = "template/src/{{package_name}}/{{module_name}}.py.jinja"
 _LAMBDA = ROOT / "template/src/{{package_name}}/_lambda.py"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # TensorFlow names a failing op with its whole graph node; the op's name says it.
@@ -49,8 +48,7 @@ def trace_problems(spec):
     templates) under a digest of all it depends on, so checking a spec
     again, unchanged, does not import Keras again."""
     package = f"_keras_layer_check_{os.getpid()}_{next(_packages)}"
-    context = {**spec.answers, "package_name": package, "spec": spec.normalized}
-    source = rules.environment().get_template(_MODULE).render(context)
+    source = module_source(spec, package)
     kept = _KEPT / f"{_digest(source.replace(package, '_'), spec)}.json"
     try:
         return json.loads(kept.read_text("utf-8"))
