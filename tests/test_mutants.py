@@ -1,19 +1,20 @@
 """The generated tracking test can fail: every mutant of a generated layer
 (tests/mutants.py) makes it fail, with a message that points at the fault.
 
-Each mutant is rendered by real Copier as a layer of its own, named after
-the mutant, into one shared project, next to each spec's layer unmutated;
-then the project's own tests run once, and each mutant is judged by the
-outcomes of its own test module.
+Each mutant is a layer of its own, named after the mutant, in one shared
+project that real Copier renders with each spec's layer unmutated; the
+mutants' modules and tests are rendered from the same templates by
+generator/layer_files.py, as Copier renders them. Then the project's own
+tests run once, and each mutant is judged by the outcomes of its own test
+module.
 """
 
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from itertools import repeat
 
 import pytest
 
-from generator.spec import with_defaults
+from generator import layer_files
+from generator.spec import parse, with_defaults
 from mutants import (
     DEFECTS,
     MUTANTS,
@@ -87,24 +88,20 @@ def mutation_run(request, tmp_path_factory):
         },
         **{(key, m): m.names(RESOLVED[key]) for key, m in CASES},
     }
-    answers = [
-        {**SPECS[key], "layer_name": layer_name, "module_name": module_name}
-        for (key, _), (layer_name, module_name) in names.items()
-    ]
-    # Copier spends much of a render waiting on a clone of the template, so
-    # two renders at a time overlap. The first one alone writes the files that
-    # layers share; the others find them identical and leave them alone.
-    render(project, answers[0])
-    with ProcessPoolExecutor(2) as pool:
-        list(pool.map(render, repeat(project), answers[1:]))
-
-    def module(key, m):
-        return project / "src" / RESOLVED[key]["package_name"] / f"{names[key, m][1]}.py"
-
+    # The project and each spec's unmutated layer by real Copier; each
+    # mutant's module and test by the same templates without a whole Copier
+    # run apiece (tests/test_layer_files.py holds them to Copier's output).
+    for key in SPECS:
+        layer_name, module_name = names[key, None]
+        render(project, {**SPECS[key], "layer_name": layer_name, "module_name": module_name})
     keywords = {}
     for key, m in CASES:
-        source, keywords[key, m] = m.apply(module(key, m).read_text(), RESOLVED[key])
-        module(key, m).write_text(source)
+        layer_name, module_name = names[key, m]
+        spec = parse({**SPECS[key], "layer_name": layer_name, "module_name": module_name})
+        mutated, keywords[key, m] = m.apply(layer_files.module_source(spec), RESOLVED[key])
+        module, test = layer_files.paths(spec)
+        (project / module).write_text(mutated)
+        (project / test).write_text(layer_files.test_source(spec))
     # A mutant that breaks its module's import must not stop the others'
     # tests. Verdicts read failure messages only: without tracebacks, which
     # pytest formats at length for every failure, the run is a quarter faster.
@@ -118,7 +115,8 @@ def mutation_run(request, tmp_path_factory):
         (key, m.tag): Verdict(key, m, keywords[key, m], outcomes(key, m)) for key, m in CASES
     }
     request.config.stash[VERDICTS] = list(verdicts.values())
-    unmutated = {key: (module(key, None), outcomes(key, None)) for key in SPECS}
+    package = project / "src" / RESOLVED["scaled_dense"]["package_name"]
+    unmutated = {key: (package / f"{names[key, None][1]}.py", outcomes(key, None)) for key in SPECS}
     return MutationRun(run, unmutated, verdicts)
 
 
