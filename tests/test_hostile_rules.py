@@ -248,6 +248,22 @@ BAD = [
         spec(computation="y = '\udfff'\n" + COMPUTATION),
         "computation: line 1: holds a lone surrogate",
     ),
+    # A mask the tests give masks the last steps of axis 1 and keeps the first.
+    (
+        "mask-read-on-one-step",
+        spec(
+            weights=kernel(shape=["input_shape[-1]", "units"]),
+            computation="if mask is not None:\n    x = x * ops.cast(mask[..., None], x.dtype)\n"
+            + COMPUTATION,
+            example_input_shape=[8, 1, 16],
+        ),
+        "example_input_shape[1]: 1 step on axis 1, but the computation reads mask",
+    ),
+    (
+        "output-mask-on-one-step",
+        spec(example_input_shape=[8, 1], output_mask="input"),
+        "example_input_shape[1]: 1 step on axis 1, but output_mask is set",
+    ),
 ]
 
 # Awkward and fine: names the generated code could once collide with.
