@@ -36,6 +36,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # TensorFlow names a failing op with its whole graph node; the op's name says it.
 _NODE = re.compile(r"\{\{node ([^}]+)\}\}[^']*")
 _LONGEST = 240
+MIXED = "mixed_float16"
 _packages = itertools.count()
 _KEPT = Path(tempfile.gettempdir()) / f"keras-layer-check-{os.getuid()}"
 
@@ -138,7 +139,9 @@ def _problems(spec, module):
                 layer = layer_class(**settings)
                 output = layer(*tensors, **masks)
                 problem = _output_problem(output, normalized, where, keras)
-                if problem is None and eager:
+                if problem is None and eager and "dtype" in settings:
+                    problem = _policy_problem(output, where, keras)
+                elif problem is None and eager:
                     problem = _values_problem(layer, tensors, output, where, keras)
                 if problem is None and normalized["output_mask"] is not None:
                     carried = layer.compute_mask(tensors[0], _mask(shapes[0], eager, keras))
@@ -155,8 +158,9 @@ def _variants(normalized):
     """(hyperparameters, input shapes, masks given, eager) as the generated
     test builds the layer: the defaults and the test's values; unknown batch
     and varying axes (a functional model) and each example size; no masks,
-    and the masks the computation reads; and once run on example values,
-    where the output's real dtype shows."""
+    and the masks the computation reads; and run on example values, where
+    the output's real dtype shows, under the float32 and the mixed_float16
+    policy."""
     defaults = {}
     tested = {
         hp["name"]: hp["test_value"]
@@ -174,6 +178,7 @@ def _variants(normalized):
         if normalized["masks_read"]:
             yield settings, shapes[-1], True, False
     yield defaults, examples[0], False, True
+    yield {"dtype": MIXED}, examples[0], False, True
 
 
 def _inputs(normalized, shapes, settings, eager, keras):
@@ -300,6 +305,17 @@ def _gradients(layer, tensors, keras):
         loss(layer(*tensors)).backward()
         return [variable.value.grad for variable in trainable]
     return []
+
+
+def _policy_problem(output, where, keras):
+    """Under mixed_float16 a layer computes, and returns, float16."""
+    dtype = keras.backend.standardize_dtype(output.dtype)
+    if keras.backend.is_float_dtype(dtype) and dtype != "float16":
+        return (
+            f"computation: returns {dtype} on inputs {where}, not the policy's float16: "
+            "cast to an input's or a weight's dtype, not to a fixed one"
+        )
+    return None
 
 
 def _mask_problem(carried, output, normalized, where):

@@ -76,6 +76,16 @@ UNBUILDABLE = [
         "computation: returns NaN or infinity on example inputs (2, 8)",
     ),
     (
+        "ignores-the-dtype-policy",
+        DENSE
+        | {
+            "weights": [{"name": "kernel", "shape": ["input_dim"]}],
+            "computation": "return ops.cast(x, 'float32') * ops.cast(kernel, 'float32')\n",
+        },
+        "computation: returns float32 on inputs (2, 8) with dtype='mixed_float16', not the "
+        "policy's float16",
+    ),
+    (
         "input-mask-on-a-pooled-output",
         POOLING | {"output_mask": "input"},
         "output_mask: the first input's mask has shape (4, 5) on inputs (4, 5, 8), which "
