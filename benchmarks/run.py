@@ -68,7 +68,7 @@ def measure(work, rounds, with_suite):
     progress("update --all")
     rows.append(tool_metrics.update_all_row(template, work / "update-all"))
     progress("generator check")
-    rows += tool_metrics.check_rows(spec, rounds)
+    rows += tool_metrics.check_rows(spec, rounds, work)
     if with_suite:
         progress("the repo's test suite")
     rows.append(tool_metrics.suite_row(with_suite))
