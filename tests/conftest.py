@@ -18,9 +18,22 @@ def catalog_project(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def catalog_runs(catalog_project):
-    """The project's own tests on every backend, all started at once (they
-    are separate processes, and the machine has cores to spare for them)."""
+    """The project's own tests on every backend, all started at once, each
+    in a process of its own."""
     return {backend: ProjectRun(catalog_project, backend) for backend in BACKENDS}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def catalog_runs_in_the_background(request):
+    """The catalog's runs take minutes: when any collected test reads them,
+    they start with the session's first test, the rest of the suite runs
+    meanwhile, and the tests that wait for them come last."""
+    if any("catalog_runs" in item.fixturenames for item in request.session.items):
+        request.getfixturevalue("catalog_runs")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: "catalog_runs" in item.fixturenames)
 
 
 def pytest_terminal_summary(terminalreporter, config):
