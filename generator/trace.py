@@ -6,11 +6,14 @@ does to shapes: `ops.matmul(x, kernel)` with a kernel of the wrong shape, a
 mask `output_mask: input` gives it. The generated test would be the first to
 find out, so it would fail on a spec `check` accepted. Here the generated
 module is rendered from the template (in a package of its own, imported from
-a temporary folder) and its layer is called on symbolic inputs as the
-generated test calls it: built with the default hyperparameters and with the
-test's other values, on inputs whose batch and varying axes are unknown and
-on the example's sizes, with and without masks. Nothing is computed; the
-cost is importing Keras (seconds), which is why `check --quick` stops before.
+a temporary folder) and its layer is called as the generated test calls
+it: on symbolic inputs, built with the default hyperparameters and with the
+test's other values, whose batch and varying axes are unknown and at the
+example's sizes, with and without masks; then on the example values the
+tests draw, under the float32 and the mixed_float16 policy, where the
+output's values, dtype and gradients show. The cost is importing Keras
+(seconds), which is why `check --quick` stops before, and why the answer is
+kept.
 """
 
 import ast
@@ -36,7 +39,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # TensorFlow names a failing op with its whole graph node; the op's name says it.
 _NODE = re.compile(r"\{\{node ([^}]+)\}\}[^']*")
 _LONGEST = 240
-MIXED = "mixed_float16"
+_MIXED = "mixed_float16"
 _packages = itertools.count()
 _KEPT = Path(tempfile.gettempdir()) / f"keras-layer-check-{os.getuid()}"
 
@@ -178,7 +181,7 @@ def _variants(normalized):
         if normalized["masks_read"]:
             yield settings, shapes[-1], True, False
     yield defaults, examples[0], False, True
-    yield {"dtype": MIXED}, examples[0], False, True
+    yield {"dtype": _MIXED}, examples[0], False, True
 
 
 def _inputs(normalized, shapes, settings, eager, keras):
