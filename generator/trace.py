@@ -225,12 +225,7 @@ def _where(shapes, settings, masked, masking):
 
 
 def _shape(shape):
-    return (
-        "("
-        + ", ".join("None" if d is None else str(d) for d in shape)
-        + ("," if len(shape) == 1 else "")
-        + ")"
-    )
+    return str(tuple(shape))  # as Keras writes shapes: (None, 8), (4,)
 
 
 def _output_problem(output, normalized, where, keras):
