@@ -1,56 +1,58 @@
-"""The last check of `generator check`: the layer built in Keras, symbolically.
+"""The last check of `generator check`: the layer built in Keras.
 
 The rules and the parse of the computation cannot know what a computation
 does to shapes: `ops.matmul(x, kernel)` with a kernel of the wrong shape, a
 `reshape` that only fits a fixed batch, an output that cannot carry the
 mask `output_mask: input` gives it. The generated test would be the first to
-find out, so it would fail on a spec `check` accepted. Here the generated
-module is rendered from the template (in a package of its own, imported from
-a temporary folder) and its layer is called as the generated test calls
-it: on symbolic inputs, built with the default hyperparameters and with the
-test's other values, whose batch and varying axes are unknown and at the
-example's sizes, with and without masks; then on the example values the
-tests draw, under the float32 and the mixed_float16 policy, where the
-output's values, dtype and gradients show. The cost is importing Keras
-(seconds), which is why `check --quick` stops before, and why the answer is
-kept.
+find out, so it would fail on a spec `check` accepted. So the generated
+module is rendered from the template and its layer built and called as the
+generated test calls it (generator/keras_build.py says how).
+
+That runs the spec's own code, which can loop forever or fill the memory.
+It runs in a process of its own, watched from here: past a time or memory
+limit it is stopped and the spec refused, in one line as ever. The process
+is kept for the next spec this one checks (importing Keras costs seconds),
+and each answer is kept in the temporary folder, as Jinja keeps compiled
+templates, so an unchanged spec is not built again.
 """
 
-import ast
+import atexit
 import hashlib
-import importlib
 import itertools
 import json
 import os
-import re
+import queue
+import subprocess
 import sys
 import tempfile
-import warnings
+import threading
+import time
 from importlib import metadata
 from pathlib import Path
 
+from generator import keras_build
 from generator.errors import InputError
 from generator.layer_files import module_source
 from generator.messages import printable
-from generator.template import ROOT
 
-_LAMBDA = ROOT / "template/src/{{package_name}}/_lambda.py"
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-# TensorFlow names a failing op with its whole graph node; the op's name says it.
-_NODE = re.compile(r"\{\{node ([^}]+)\}\}[^']*")
-_LONGEST = 240
-_MIXED = "mixed_float16"
 _packages = itertools.count()
 _KEPT = Path(tempfile.gettempdir()) / f"keras-layer-check-{os.getuid()}"
+# Limits on building one layer, once Keras is imported: the generated test
+# builds it at the same sizes in far less (seconds, at most a few hundred MB
+# beyond the framework).
+SECONDS = "KERAS_LAYER_CHECK_SECONDS"
+GIB = "KERAS_LAYER_CHECK_GIB"
+_DEFAULT_SECONDS = 60.0
+# Or half the machine's memory, where that is less.
+_DEFAULT_GIB = min(8.0, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**31)
+# Importing a framework is not the spec's doing: it only has to end.
+_IMPORT_SECONDS = 600.0
+_POLL_SECONDS = 0.05
 
 
 def trace_problems(spec):
-    """One-line problems found building `spec`'s layer in Keras, at most one:
-    a computation that fails at one size usually fails at all of them.
-
-    The answer is kept (in the temporary folder, as Jinja keeps compiled
-    templates) under a digest of all it depends on, so checking a spec
-    again, unchanged, does not import Keras again."""
+    """One-line problems found building `spec`'s layer in Keras, at most one."""
+    limits = _limits()
     package = f"_keras_layer_check_{os.getpid()}_{next(_packages)}"
     source = module_source(spec, package)
     kept = _KEPT / f"{_digest(source.replace(package, '_'), spec)}.json"
@@ -58,39 +60,42 @@ def trace_problems(spec):
         return json.loads(kept.read_text("utf-8"))
     except (OSError, ValueError):
         pass
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        import keras  # noqa: F401 - imported here to say what is missing
-    except ImportError as error:
-        raise InputError(
-            f"building the layer needs Keras and a backend ({error}): "
-            "pip install 'keras-layer-template[run]'; check --quick checks the rules alone"
-        ) from None
-    with tempfile.TemporaryDirectory(prefix="keras-layer-check-") as folder:
-        module = _import(package, spec.module_name, source, Path(folder))
-        try:
-            found = _problems(spec, module)[:1]
-        finally:
-            _forget(module)
-    _keep(kept, found)
+    request = {
+        "package": package,
+        "module_name": spec.module_name,
+        "layer_name": spec.layer_name,
+        "source": source,
+        "normalized": spec.normalized,
+        "computation": spec.answers["computation"],
+    }
+    found, keep = _builder().build(request, limits)
+    if keep:
+        _keep(kept, found)
     return found
 
 
 def _digest(source, spec):
     """What the answer depends on: the module, the Lambda it imports, the
-    sizes and values the layer is built with, which Keras runs it, and this
-    module, which builds it and words the answer."""
+    sizes and values the layer is built with, which Keras runs it, and the
+    code that builds it and words the answer."""
     versions = []
     for name in ("keras", "tensorflow", "jax", "torch"):
         try:
             versions.append(f"{name} {metadata.version(name)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{name} -")
-    config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
-    backend = [os.environ.get("KERAS_BACKEND", ""), config.read_text() if config.is_file() else ""]
-    code = [_LAMBDA.read_text("utf-8"), Path(__file__).read_text("utf-8")]
-    parts = [source, *code, json.dumps(spec.normalized), *versions, *backend]
+    code = [
+        Path(path).read_text("utf-8")
+        for path in (keras_build.LAMBDA, keras_build.__file__, __file__)
+    ]
+    parts = [source, *code, json.dumps(spec.normalized), *versions, *_backend()]
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _backend():
+    """What picks the Keras backend: the environment and keras.json."""
+    config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
+    return [os.environ.get("KERAS_BACKEND", ""), config.read_text() if config.is_file() else ""]
 
 
 def _keep(path, found):
@@ -103,277 +108,159 @@ def _keep(path, found):
         pass  # an answer not kept is worked out again next time
 
 
-def _import(package, module_name, source, folder):
-    """The generated module, in a package nothing else is called (several
-    checks in one process must not see each other's)."""
-    (folder / package).mkdir()
-    (folder / package / "__init__.py").write_text("", encoding="utf-8")
-    (folder / package / "_lambda.py").write_text(_LAMBDA.read_text("utf-8"), encoding="utf-8")
-    (folder / package / f"{module_name}.py").write_text(source, encoding="utf-8")
-    sys.path.insert(0, str(folder))
+def _limits():
+    """(seconds, bytes) for building one layer, from the environment."""
+    return _limit(SECONDS, _DEFAULT_SECONDS), _limit(GIB, _DEFAULT_GIB) * 2**30
+
+
+def _limit(name, default):
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
     try:
-        return importlib.import_module(f"{package}.{module_name}")
-    finally:
-        sys.path.remove(str(folder))
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise InputError(f"{name}: {text!r} is not a positive number") from None
+    return value
 
 
-def _forget(module):
-    package = module.__name__.partition(".")[0]
-    for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
-        del sys.modules[name]
+_current = None
 
 
-def _problems(spec, module):
-    import keras
-
-    normalized = spec.normalized
-    layer_class = getattr(module, spec.layer_name)
-    for settings, shapes, masked, eager in _variants(normalized):
-        where = _where(shapes, settings, masked, normalized["supports_masking"])
-        tensors = _inputs(normalized, shapes, settings, eager, keras)
-        masks = {
-            i["mask"]: _mask(shape, eager, keras)
-            for shape, i in zip(shapes, normalized["inputs"], strict=True)
-            if masked and i["mask"] in normalized["masks_read"] and len(shape) > 1
-        }
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                layer = layer_class(**settings)
-                output = layer(*tensors, **masks)
-                problem = _output_problem(output, normalized, where, keras)
-                if problem is None and eager and "dtype" in settings:
-                    problem = _policy_problem(output, where, keras)
-                elif problem is None and eager:
-                    problem = _values_problem(layer, tensors, output, where, keras)
-                if problem is None and normalized["output_mask"] is not None:
-                    carried = layer.compute_mask(tensors[0], _mask(shapes[0], eager, keras))
-                    at = _where(shapes, settings, masked=False, masking=False)
-                    problem = _mask_problem(carried, output, normalized, at)
-            except Exception as error:  # noqa: BLE001 - any failure is the spec's
-                problem = _failure(where, error, module, spec)
-        if problem:
-            return [problem]
-    return []
+def _builder():
+    """The building process, started on first use and again whenever the
+    backend settings have changed or the last one was stopped."""
+    global _current
+    if _current is None or not _current.serves(_backend()):
+        if _current is not None:
+            _current.stop()
+        _current = _Builder(_backend())
+    return _current
 
 
-def _variants(normalized):
-    """(hyperparameters, input shapes, masks given, eager) as the generated
-    test builds the layer: the defaults and the test's values; unknown batch
-    and varying axes (a functional model) and each example size; no masks,
-    and the masks the computation reads; and run on example values, where
-    the output's real dtype shows, under the float32 and the mixed_float16
-    policy."""
-    defaults = {}
-    tested = {
-        hp["name"]: hp["test_value"]
-        for hp in normalized["hyperparameters"]
-        if hp["test_value"] != hp["default"]
-    }
-    symbolic = [[None, *i["shape"][1:]] for i in normalized["inputs"]]
-    examples = [
-        list(sizes) for sizes in zip(*(i["sizes"] for i in normalized["inputs"]), strict=True)
-    ]
-    shapes = [symbolic] + [s for n, s in enumerate(examples) if s not in examples[:n]]
-    for settings in [defaults] + ([tested] if tested else []):
-        for each in shapes:
-            yield settings, each, False, False
-        if normalized["masks_read"]:
-            yield settings, shapes[-1], True, False
-    yield defaults, examples[0], False, True
-    yield {"dtype": _MIXED}, examples[0], False, True
+class _Builder:
+    """A process that has imported Keras and builds layers on request."""
 
-
-def _inputs(normalized, shapes, settings, eager, keras):
-    if not eager:
-        return [
-            keras.KerasTensor(shape, dtype=i["dtype"])
-            for shape, i in zip(shapes, normalized["inputs"], strict=True)
-        ]
-    import numpy as np
-
-    # Drawn as the generated test draws them (template/tests/layer_checks.py).
-    values = {hp["name"]: hp["default"] for hp in normalized["hyperparameters"]} | settings
-    random = np.random.default_rng(0)
-    tensors = []
-    for shape, i in zip(shapes, normalized["inputs"], strict=True):
-        if i["dtype"] == "bool":
-            tensors.append(random.random(shape) < 0.7)
-        elif i["dtype"].startswith("int"):
-            high = values.get(i["high"], i["high"])
-            tensors.append(random.integers(1, high, shape).astype(i["dtype"]))
-        else:
-            tensors.append(random.standard_normal(shape).astype(i["dtype"]))
-    return tensors
-
-
-def _mask(shape, eager, keras):
-    if eager:
-        import numpy as np
-
-        return np.ones(shape[:2], dtype=bool)
-    return keras.KerasTensor(shape[:2], dtype="bool")
-
-
-def _where(shapes, settings, masked, masking):
-    text = " and ".join(_shape(s) for s in shapes)
-    if settings:
-        text += " with " + ", ".join(f"{name}={value!r}" for name, value in settings.items())
-    if masking:
-        text += ", masked" if masked else ", no mask"
-    return text
-
-
-def _shape(shape):
-    return str(tuple(shape))  # as Keras writes shapes: (None, 8), (4,)
-
-
-def _output_problem(output, normalized, where, keras):
-    if not (isinstance(output, keras.KerasTensor) or keras.ops.is_tensor(output)):
-        return (
-            f"computation: returns {type(output).__name__} on inputs {where}, "
-            "where a layer returns one tensor"
-        )
-    trains = any(w["trainable"] for w in normalized["weights"])
-    dtype = keras.backend.standardize_dtype(output.dtype)
-    if trains and not keras.backend.is_float_dtype(dtype):
-        return (
-            f"computation: returns {dtype} on inputs {where}: no gradient flows "
-            "through it to the trainable weights"
-        )
-    return None
-
-
-def _values_problem(layer, tensors, output, where, keras):
-    """On example values: an output that is not finite, or a trainable
-    weight that the computation reads but no gradient reaches (`ops.round`,
-    `stop_gradient`, a product with 0), which the generated test refuses."""
-    import numpy as np
-
-    # A torch output that requires grad converts only once detached.
-    values = output.detach() if hasattr(output, "detach") else output
-    if not np.all(np.isfinite(keras.ops.convert_to_numpy(values))):
-        return (
-            f"computation: returns NaN or infinity on example inputs {where} "
-            "(standard normal floats, as the tests draw them)"
-        )
-    trainable = layer.trainable_variables
-    if not trainable:
-        return None
-    for variable, gradient in zip(trainable, _gradients(layer, tensors, keras), strict=False):
-        if gradient is None or not np.any(keras.ops.convert_to_numpy(gradient)):
-            return (
-                f"computation: no gradient reaches weight '{variable.name}' on inputs {where}: "
-                "it is read, but through no op that passes a gradient back to it"
+    def __init__(self, backend):
+        self.backend = backend
+        self.errors = tempfile.TemporaryFile()
+        environment = os.environ | {
+            "PYTHONPATH": os.pathsep.join(
+                [str(Path(keras_build.__file__).parent.parent), os.environ.get("PYTHONPATH", "")]
             )
-    return None
-
-
-def _gradients(layer, tensors, keras):
-    """Each trainable weight's gradient of a random projection of the output
-    (a sum can have zero gradient by symmetry: a softmax sums to 1), with the
-    backend's own autodiff, as the generated test measures it; none on a
-    backend with no autodiff."""
-    import numpy as np
-
-    ops = keras.ops
-    trainable = layer.trainable_variables
-
-    def loss(output):
-        probe = np.random.default_rng(2).standard_normal(tuple(output.shape))
-        return ops.sum(ops.cast(output, "float32") * ops.convert_to_tensor(probe, "float32"))
-
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        with tf.GradientTape() as tape:
-            value = loss(layer(*tensors))
-        return tape.gradient(value, trainable)
-    if backend == "jax":
-        import jax
-
-        frozen = [v.value for v in layer.non_trainable_variables]
-        return jax.grad(lambda values: loss(layer.stateless_call(values, frozen, *tensors)[0]))(
-            [v.value for v in trainable]
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "generator.keras_build"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.errors,
+            env=environment,
+            text=True,
+            encoding="utf-8",
         )
-    if backend == "torch":
-        for variable in trainable:
-            variable.value.grad = None
-        loss(layer(*tensors)).backward()
-        return [variable.value.grad for variable in trainable]
-    return []
+        self.messages = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.ready = False
+        atexit.register(self.stop)
+
+    def serves(self, backend):
+        return self.backend == backend and self.process.poll() is None
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.messages.put(json.loads(line))
+        self.messages.put(None)
+
+    def build(self, request, limits):
+        """(problems, whether they can be kept): the layer's own problems,
+        or the limit it ran past, which another machine might not."""
+        seconds, memory = limits
+        if not self.ready:
+            self._start(memory)
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        at = {"at": "", "field": "computation"}
+        deadline = time.monotonic() + seconds
+        while True:
+            message, over = self._next(deadline, memory)
+            if message is not None and "found" in message:
+                return message["found"], True
+            if message is not None:
+                at = message
+                continue
+            self.stop()
+            field, where = at["field"], f" on inputs {at['at']}" if at["at"] else ""
+            if over == "time":
+                problem = (
+                    f"{field}: still running after {seconds:g} s{where} (an endless loop?), "
+                    f"where the generated tests would hang too ({SECONDS} sets the limit)"
+                )
+            elif over == "memory":
+                problem = (
+                    f"{field}: takes more than {memory / 2**30:g} GiB of memory{where}, "
+                    f"as the generated tests would too ({GIB} sets the limit)"
+                )
+            else:
+                problem = f"{field}: ends the process building the layer{where}{self._why()}"
+            return [printable(problem)], False
+
+    def _start(self, memory):
+        message, over = self._next(time.monotonic() + _IMPORT_SECONDS, memory)
+        if message is not None and message.get("ready"):
+            self.ready = True
+            return
+        self.stop()
+        if message is not None:
+            raise InputError(
+                f"building the layer needs Keras and a backend ({message['missing']}): "
+                "pip install 'keras-layer-template[run]'; check --quick checks the rules alone"
+            )
+        if over == "memory":
+            reason = f"more than {memory / 2**30:g} GiB ({GIB} sets the limit)"
+        elif over == "time":
+            reason = f"more than {_IMPORT_SECONDS:g} s"
+        else:
+            reason = f"a process that ended{self._why()}"
+        raise InputError(printable(f"building the layer: importing Keras took {reason}"))
+
+    def _next(self, deadline, memory):
+        """The next message, or None and why none came: "time", "memory", or
+        the process ended."""
+        while True:
+            try:
+                message = self.messages.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                pass
+            else:
+                return message, "ended" if message is None else None
+            if _resident(self.process.pid) > memory:
+                return None, "memory"
+            if time.monotonic() > deadline:
+                return None, "time"
+
+    def _why(self):
+        """The exit status and the last line the process wrote to stderr."""
+        self.process.wait()
+        self.errors.seek(0)
+        lines = [line.strip() for line in self.errors.read().decode(errors="replace").splitlines()]
+        last = next((line for line in reversed(lines) if line), "")
+        return f" (exit status {self.process.returncode}{': ' + last[:200] if last else ''})"
+
+    def stop(self):
+        global _current
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if _current is self:
+            _current = None
 
 
-def _policy_problem(output, where, keras):
-    """Under mixed_float16 a layer computes, and returns, float16."""
-    dtype = keras.backend.standardize_dtype(output.dtype)
-    if keras.backend.is_float_dtype(dtype) and dtype != "float16":
-        return (
-            f"computation: returns {dtype} on inputs {where}, not the policy's float16: "
-            "cast to an input's or a weight's dtype, not to a fixed one"
-        )
-    return None
-
-
-def _mask_problem(carried, output, normalized, where):
-    """The output mask must fit the output's leading axes, as Keras applies
-    it (to losses, to the next layer's steps)."""
-    declared = normalized["output_mask"]
-    shape = tuple(getattr(carried, "shape", ()))
-    rank = len(shape)
-    fits = rank <= len(output.shape) and all(
-        a is None or b is None or a == b for a, b in zip(shape, output.shape[:rank], strict=True)
-    )
-    if fits and rank > 0:
-        return None
-    what = "the first input's mask" if declared == "input" else "the mask its body returns"
-    return (
-        f"output_mask: {what} has shape {_shape(shape)} on inputs {where}, which the output "
-        f"of shape {_shape(output.shape)} cannot carry; use output_mask: null or a body "
-        "that returns a mask of the output's leading axes"
-    )
-
-
-def _failure(where, error, module, spec):
-    root = error
-    while root.__cause__ or root.__context__:
-        root = root.__cause__ or root.__context__
-    reason = _NODE.sub(r"\1", _ANSI.sub("", str(root)).strip())
-    reason = next((line for line in reason.splitlines() if line.strip()), type(root).__name__)
-    if len(reason) > _LONGEST:
-        reason = reason[: _LONGEST - 3] + "..."
-    field, line = _located(error, module, spec)
-    located = f"line {line}: " if line else ""
-    return printable(f"{field}: {located}fails on inputs {where}: {reason}")
-
-
-def _located(error, module, spec):
-    """The field whose code failed (the computation or the output mask's
-    body) and the line that failed, counted as in the spec (or None)."""
-    normalized = spec.normalized
-    code = {normalized["forward"]: ("computation", spec.answers["computation"])}
-    if normalized["output_mask"] not in (None, "input"):
-        code[normalized["output_mask_function"]] = ("output_mask", normalized["output_mask"])
-    seen = error
-    while seen is not None:
-        traceback = seen.__traceback__
-        while traceback is not None:
-            function = traceback.tb_frame.f_code
-            if function.co_filename == module.__file__ and function.co_name in code:
-                field, source = code[function.co_name]
-                return field, traceback.tb_lineno - _first_line(
-                    module, function.co_name, source
-                ) + 1
-            traceback = traceback.tb_next
-        seen = seen.__cause__ or seen.__context__
-    return "computation", None
-
-
-def _first_line(module, function, source):
-    """The module's line that holds line 1 of `source`, the function's body:
-    the line after its docstring, less the leading blank lines the template
-    drops and the spec's numbering counts."""
-    tree = ast.parse(Path(module.__file__).read_text("utf-8"))
-    (definition,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function]
-    return definition.body[0].end_lineno + 1 - (len(source) - len(source.lstrip("\n")))
+def _resident(pid):
+    """Bytes of memory the process holds, where the system says (Linux)."""
+    try:
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")

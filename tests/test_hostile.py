@@ -9,19 +9,15 @@ under limits.
 """
 
 import codecs
-import os
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 
 from generator.cli import main
 from generator.computation import analyse
-from rendering import CATALOG, REPO, render
+from processes import check_process
+from rendering import CATALOG, render
 
 ESCAPES_ONLY_JINJA_SPLITS = ["\\u2028", "\\u2029", "\\x85", "\\f", "\\v"]
 
@@ -311,52 +307,6 @@ def check(tmp_path, capsys, content):
     status = main(["check", str(spec)])
     out, err = capsys.readouterr()
     return status, out, err
-
-
-# Runs `python -m generator check SPEC` under an address-space limit and
-# prints the child's own CPU seconds and peak resident kilobytes. A child
-# starts with the peak of the process it was forked from (Linux carries it
-# over exec), and the test process holds TensorFlow: this small launcher is
-# the parent whose peak the child inherits instead.
-LAUNCHER = """
-import os, resource, subprocess, sys
-limit, timeout, spec, report = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3], sys.argv[4]
-if limit:
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-child = subprocess.Popen([sys.executable, "-m", "generator", "check", spec])
-try:
-    child.wait(timeout)
-except subprocess.TimeoutExpired:
-    child.kill()
-usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-with open(report, "w") as file:
-    print(usage.ru_utime + usage.ru_stime, usage.ru_maxrss, file=file)
-sys.exit(child.returncode)
-"""
-
-
-def check_process(spec, timeout=60, limit_bytes=None, **env):
-    """`python -m generator check` as a user runs it; (process, CPU seconds,
-    peak resident kilobytes of the child)."""
-    with tempfile.TemporaryDirectory() as folder:
-        report = Path(folder) / "usage"
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                LAUNCHER,
-                str(limit_bytes or 0),
-                str(timeout),
-                str(spec),
-                report,
-            ],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            env={**os.environ, **env},
-        )
-        cpu, peak = report.read_text().split()
-    return proc, float(cpu), int(peak)
 
 
 def assert_refused(status, out, err, expected):

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from generator.cli import main
+from processes import check_process
 from rendering import CATALOG, PARTIAL_SPECS, REPO
 
 POOLING = yaml.safe_load((REPO / "examples" / "catalog" / "masked_pooling.yml").read_text())
@@ -137,31 +138,121 @@ def test_every_default_builds(tmp_path, capsys, answers):
     assert status == 0, seen.err
 
 
+# Checks a spec as the command line does; then says whether a process was
+# started to build the layer.
+CHECK_AND_TELL = """
+import sys
+from generator import cli, trace
+status = cli.main(["check", sys.argv[1]])
+print("built" if trace._current else "kept")
+sys.exit(status)
+"""
+
+
 def test_a_checked_spec_is_not_built_again(tmp_path):
-    """The answer is kept: checking an unchanged spec again imports no Keras;
-    a changed computation is built again."""
+    """The answer is kept: checking an unchanged spec again starts no
+    process to build it; a changed computation is built again. The checking
+    process itself never imports Keras."""
     spec = tmp_path / "spec.yml"
     environment = os.environ | {"TMPDIR": str(tmp_path)}
 
-    def imports_keras():
+    def check():
         proc = subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "generator", "check", str(spec)],
+            [sys.executable, "-X", "importtime", "-c", CHECK_AND_TELL, str(spec)],
             cwd=tmp_path,
             env=environment,
             capture_output=True,
             text=True,
         )
         assert proc.returncode == 0 and proc.stdout.startswith("ok: "), proc.stderr[-2000:]
-        return any(line.endswith("| keras") for line in proc.stderr.splitlines())
+        assert not any(line.endswith("| keras") for line in proc.stderr.splitlines())
+        return proc.stdout.splitlines()[-1]
 
     spec.write_text("layer_name: Kept\n", encoding="utf-8")
-    assert imports_keras()
-    assert not imports_keras()
+    assert check() == "built"
+    assert check() == "kept"
     spec.write_text(
         "layer_name: Kept\ncomputation: |\n  return (ops.matmul(x, kernel) + bias) * scale * 2.0\n",
         encoding="utf-8",
     )
-    assert imports_keras()
+    assert check() == "built"
+
+
+def refused(proc, expected):
+    assert proc.returncode == 2 and proc.stdout == "", proc.stdout + proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(expected), proc.stderr
+
+
+def test_a_computation_that_never_ends_is_stopped(tmp_path):
+    """The spec's code runs in a process of its own, stopped past the time
+    limit, which the message names; the answer is not kept (a slower
+    machine's), and the next check starts a process again."""
+    spec = tmp_path / "spec.yml"
+    spec.write_text(
+        "computation: |\n  while True:\n      x = x + 0.0\n"
+        "  return (ops.matmul(x, kernel) + bias) * scale\n",
+        encoding="utf-8",
+    )
+    limit = {"KERAS_LAYER_CHECK_SECONDS": "3", "TMPDIR": str(tmp_path)}
+    for _ in range(2):
+        proc, _, _ = check_process(spec, timeout=300, **limit)
+        refused(
+            proc, "computation: still running after 3 s on inputs (None, 16) (an endless loop?)"
+        )
+        assert "KERAS_LAYER_CHECK_SECONDS sets the limit" in proc.stderr
+
+
+def test_a_computation_that_fills_the_memory_is_stopped(tmp_path):
+    """A layer that would take 6.4 GB is stopped near the limit (1.5 GiB
+    here): check's processes never hold much more."""
+    spec = tmp_path / "spec.yml"
+    spec.write_text(
+        "computation: |\n  big = ops.ones((40000, 40000)) + 1.0\n"
+        "  return (ops.matmul(x, kernel) + bias) * scale + ops.mean(big)\n",
+        encoding="utf-8",
+    )
+    proc, _, peak_kb = check_process(
+        spec, timeout=300, KERAS_LAYER_CHECK_GIB="1.5", TMPDIR=str(tmp_path)
+    )
+    refused(proc, "computation: takes more than 1.5 GiB of memory on inputs (8, 16)")
+    assert peak_kb < 2.5 * 2**20, peak_kb
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("raise SystemExit(0)", "computation: line 2: fails on inputs (None, 16): SystemExit: 0"),
+        ("raise KeyboardInterrupt", "computation: line 2: fails on inputs (None, 16): Keyboard"),
+    ],
+)
+def test_a_computation_that_exits_is_refused(tmp_path, body, expected):
+    """Exiting is the spec's failure like any other, not check's exit."""
+    spec = tmp_path / "spec.yml"
+    spec.write_text(
+        f"computation: |\n  if x.shape[0] is None:\n      {body}\n"
+        "  return (ops.matmul(x, kernel) + bias) * scale\n",
+        encoding="utf-8",
+    )
+    refused(check_process(spec, timeout=300, TMPDIR=str(tmp_path))[0], expected)
+
+
+def test_what_a_computation_prints_is_not_checks_output(tmp_path):
+    spec = tmp_path / "spec.yml"
+    spec.write_text(
+        "computation: |\n  print('hello')\n  return (ops.matmul(x, kernel) + bias) * scale\n",
+        encoding="utf-8",
+    )
+    proc, _, _ = check_process(spec, timeout=300, TMPDIR=str(tmp_path))
+    assert proc.returncode == 0 and proc.stdout.count("\n") == 1, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("ok: ") and proc.stderr == "", proc.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "inf", "nan"])
+def test_a_bad_limit_is_named(tmp_path, value):
+    spec = tmp_path / "spec.yml"
+    spec.write_text("layer_name: Limited\n", encoding="utf-8")
+    proc, _, _ = check_process(spec, KERAS_LAYER_CHECK_GIB=value, TMPDIR=str(tmp_path))
+    refused(proc, f"KERAS_LAYER_CHECK_GIB: {value!r} is not a positive number")
 
 
 def test_without_keras_check_says_what_to_install(tmp_path):
