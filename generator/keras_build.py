@@ -12,7 +12,7 @@ dtype and gradients show.
 The process reads one request per line on stdin and answers on what was its
 stdout, one JSON line per message: `ready` once Keras is imported (or
 `missing`), `at` before each call (where, and which field's code runs), then
-`found`. The spec's code runs here, so whatever it prints is dropped, and
+`found`; asked with SIGUSR1, `stuck`: the field and line running. The spec's code runs here, so whatever it prints is dropped, and
 whatever it raises, exits included, is its failure.
 """
 
@@ -52,6 +52,15 @@ def serve():
         channel.write(json.dumps(message) + "\n")
         channel.flush()
 
+    def tell_where(_, frame):
+        try:
+            send({"stuck": _stuck(frame)})
+        except RuntimeError:  # interrupted a send: the checking process won't wait
+            pass
+
+    if hasattr(signal, "SIGUSR1"):
+        signal.signal(signal.SIGUSR1, tell_where)
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         import keras  # noqa: F401 - the cost this process is kept for
@@ -80,10 +89,32 @@ def build(request, report):
     package = request["package"]
     with tempfile.TemporaryDirectory(prefix="keras-layer-check-") as folder:
         module = _import(package, request["module_name"], request["source"], Path(folder))
+        _running[:] = [module, request]
         try:
             return _problems(request, module, report)[:1]
         finally:
+            _running.clear()
             _forget(module)
+
+
+# The module and request being built, for `_stuck`.
+_running = []
+
+
+def _stuck(frame):
+    """[field, line] of the spec's code that `frame` (the innermost) is
+    running, or nothing: what the checking process asks past its time limit."""
+
+    def steps():
+        seen = frame
+        while seen is not None:
+            yield seen.f_code, seen.f_lineno
+            seen = seen.f_back
+
+    if not _running:
+        return None
+    field, line = _in_spec(steps(), *_running)
+    return [field, line] if line else None
 
 
 def _import(package, module_name, source, folder):
@@ -340,22 +371,30 @@ def _failure(where, error, module, request):
 def _located(error, module, request):
     """The field whose code failed (the computation or the output mask's
     body) and the line that failed, counted as in the spec (or None)."""
+
+    def steps():
+        seen = error
+        while seen is not None:
+            traceback = seen.__traceback__
+            while traceback is not None:
+                yield traceback.tb_frame.f_code, traceback.tb_lineno
+                traceback = traceback.tb_next
+            seen = seen.__cause__ or seen.__context__
+
+    return _in_spec(steps(), module, request)
+
+
+def _in_spec(steps, module, request):
+    """The first (code, line) of `steps` in the spec's own code, as (field,
+    line counted as in the spec); else ("computation", None)."""
     normalized = request["normalized"]
     code = {normalized["forward"]: ("computation", request["computation"])}
     if normalized["output_mask"] not in (None, "input"):
         code[normalized["output_mask_function"]] = ("output_mask", normalized["output_mask"])
-    seen = error
-    while seen is not None:
-        traceback = seen.__traceback__
-        while traceback is not None:
-            function = traceback.tb_frame.f_code
-            if function.co_filename == module.__file__ and function.co_name in code:
-                field, source = code[function.co_name]
-                return field, traceback.tb_lineno - _first_line(
-                    module, function.co_name, source
-                ) + 1
-            traceback = traceback.tb_next
-        seen = seen.__cause__ or seen.__context__
+    for function, line in steps:
+        if function.co_filename == module.__file__ and function.co_name in code:
+            field, source = code[function.co_name]
+            return field, line - _first_line(module, function.co_name, source) + 1
     return "computation", None
 
 

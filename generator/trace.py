@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 import queue
+import signal
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,8 @@ _DEFAULT_GIB = min(8.0, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 # Importing a framework is not the spec's doing: it only has to end.
 _IMPORT_SECONDS = 600.0
 _POLL_SECONDS = 0.05
+# How long a process past its time limit has to say where it is.
+_ASK_SECONDS = 1.0
 
 
 def trace_problems(spec):
@@ -190,11 +193,14 @@ class _Builder:
             if message is not None:
                 at = message
                 continue
+            field, line = at["field"], ""
+            if over == "time":
+                field, line = self._stuck(field)
             self.stop()
-            field, where = at["field"], f" on inputs {at['at']}" if at["at"] else ""
+            where = f" on inputs {at['at']}" if at["at"] else ""
             if over == "time":
                 problem = (
-                    f"{field}: still running after {seconds:g} s{where} (an endless loop?), "
+                    f"{field}: {line}still running after {seconds:g} s{where} (an endless loop?), "
                     f"where the generated tests would hang too ({SECONDS} sets the limit)"
                 )
             elif over == "memory":
@@ -239,6 +245,19 @@ class _Builder:
                 return None, "memory"
             if time.monotonic() > deadline:
                 return None, "time"
+
+    def _stuck(self, field):
+        """(field, "line N: ") of the spec's code running now, if Python is
+        running it (a stuck op of the framework cannot say)."""
+        if hasattr(signal, "SIGUSR1"):
+            self.process.send_signal(signal.SIGUSR1)
+            deadline = time.monotonic() + _ASK_SECONDS
+            while (message := self._next(deadline, float("inf"))[0]) is not None:
+                if "stuck" in message:
+                    if message["stuck"]:
+                        return message["stuck"][0], f"line {message['stuck'][1]}: "
+                    break
+        return field, ""
 
     def _why(self):
         """The exit status and the last line the process wrote to stderr."""

@@ -183,22 +183,37 @@ def refused(proc, expected):
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(expected), proc.stderr
 
 
-def test_a_computation_that_never_ends_is_stopped(tmp_path):
-    """The spec's code runs in a process of its own, stopped past the time
-    limit, which the message names; the answer is not kept (a slower
-    machine's), and the next check starts a process again."""
-    spec = tmp_path / "spec.yml"
-    spec.write_text(
+ENDLESS = {
+    "computation": (
         "computation: |\n  while True:\n      x = x + 0.0\n"
         "  return (ops.matmul(x, kernel) + bias) * scale\n",
-        encoding="utf-8",
-    )
+        "computation: line ",
+        " on inputs (None, 16) (an endless loop?)",
+    ),
+    "output-mask": (
+        "example_input_shape: [4, 5, 8]\n"
+        "weights: [{name: gain, shape: [input_dim], initializer: ones}]\n"
+        "computation: return x * gain\n"
+        'output_mask: "return [mask for _ in iter(int, 1)][0]"\n',
+        "output_mask: line 1: ",
+        " on inputs (None, 5, 8), no mask (an endless loop?)",
+    ),
+}
+
+
+@pytest.mark.parametrize(("content", "field", "where"), ENDLESS.values(), ids=ENDLESS.keys())
+def test_code_that_never_ends_is_stopped(tmp_path, content, field, where):
+    """The spec's code runs in a process of its own, stopped past the time
+    limit, which the message names with the field and line that ran; the
+    answer is not kept (a slower machine's), so the next check builds the
+    layer again."""
+    spec = tmp_path / "spec.yml"
+    spec.write_text(content, encoding="utf-8")
     limit = {"KERAS_LAYER_CHECK_SECONDS": "3", "TMPDIR": str(tmp_path)}
     for _ in range(2):
         proc, _, _ = check_process(spec, timeout=300, **limit)
-        refused(
-            proc, "computation: still running after 3 s on inputs (None, 16) (an endless loop?)"
-        )
+        refused(proc, field)
+        assert "still running after 3 s" + where in proc.stderr, proc.stderr
         assert "KERAS_LAYER_CHECK_SECONDS sets the limit" in proc.stderr
 
 
@@ -279,3 +294,12 @@ def test_without_keras_check_says_what_to_install(tmp_path):
     assert proc.stderr.startswith("building the layer needs Keras and a backend (No module")
     assert "keras-layer-template[run]" in proc.stderr
     assert check("--quick").stdout.startswith("ok: ")
+
+
+def test_a_limit_keras_alone_passes_is_named(tmp_path):
+    """Importing Keras is not the spec's doing: a memory limit it passes is
+    check's problem, said as such."""
+    spec = tmp_path / "spec.yml"
+    spec.write_text("layer_name: Limited\n", encoding="utf-8")
+    proc, _, _ = check_process(spec, KERAS_LAYER_CHECK_GIB="0.05", TMPDIR=str(tmp_path))
+    refused(proc, "building the layer: importing Keras took more than 0.05 GiB")
