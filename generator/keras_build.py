@@ -405,7 +405,3 @@ def _first_line(module, function, source):
     tree = ast.parse(Path(module.__file__).read_text("utf-8"))
     (definition,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function]
     return definition.body[0].end_lineno + 1 - (len(source) - len(source.lstrip("\n")))
-
-
-if __name__ == "__main__":
-    serve()

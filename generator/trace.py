@@ -129,6 +129,12 @@ def _limit(name, default):
     return value
 
 
+# The process's first path is this package's folder, not the current one:
+# a `generator` package where the user stands must not be the one imported.
+_SERVE = (
+    "import sys; folder = sys.argv[1]; sys.path[0:1] = [] if folder in sys.path[1:] else [folder]; "
+    "from generator.keras_build import serve; serve()"
+)
 _current = None
 
 
@@ -149,17 +155,11 @@ class _Builder:
     def __init__(self, backend):
         self.backend = backend
         self.errors = tempfile.TemporaryFile()
-        environment = os.environ | {
-            "PYTHONPATH": os.pathsep.join(
-                [str(Path(keras_build.__file__).parent.parent), os.environ.get("PYTHONPATH", "")]
-            )
-        }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "generator.keras_build"],
+            [sys.executable, "-c", _SERVE, str(Path(keras_build.__file__).parent.parent)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.errors,
-            env=environment,
             text=True,
             encoding="utf-8",
         )
