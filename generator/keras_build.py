@@ -36,6 +36,8 @@ LAMBDA = ROOT / "template/src/{{package_name}}/_lambda.py"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # TensorFlow names a failing op with its whole graph node; the op's name says it.
 _NODE = re.compile(r"\{\{node ([^}]+)\}\}[^']*")
+# XLA names the graph it could not compile with its whole configuration.
+_GRAPH = re.compile(r" __inference\S*\[[^\]]*\]")
 _LONGEST = 240
 _MIXED = "mixed_float16"
 
@@ -142,26 +144,36 @@ def _problems(request, module, report):
 
     normalized = request["normalized"]
     layer_class = getattr(module, request["layer_name"])
-    for settings, shapes, masked, eager in _variants(normalized):
+    traced = {}  # symbolic output shape by input shapes, default hyperparameters
+    for settings, shapes, kind in _variants(normalized, keras.backend.backend()):
+        masked = kind in ("masked", "padded")
         where = _where(shapes, settings, masked, normalized["supports_masking"])
+        training = {"training": True} if kind.endswith("training") else {}
+        where += ", in training" if training else ""
         report(where, "computation")
+        eager = kind not in ("symbolic", "masked")
         tensors = _inputs(normalized, shapes, settings, eager, keras)
         masks = {
             i["mask"]: _mask(shape, eager, keras)
             for shape, i in zip(shapes, normalized["inputs"], strict=True)
-            if masked and i["mask"] in normalized["masks_read"] and len(shape) > 1
+            if kind == "masked" and i["mask"] in normalized["masks_read"] and len(shape) > 1
         }
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
                 layer = layer_class(**settings)
-                output = layer(*tensors, **masks)
-                problem = _output_problem(output, normalized, where, keras)
-                if problem is None and eager and "dtype" in settings:
-                    problem = _policy_problem(output, where, keras)
-                elif problem is None and eager:
-                    problem = _values_problem(layer, tensors, output, where, keras)
-                if problem is None and normalized["output_mask"] is not None:
+                if kind == "jit":
+                    problem = _jit_problem(layer, tensors, normalized, where, keras)
+                elif kind == "padded":
+                    problem = _padding_problem(layer, tensors, normalized, where, keras)
+                else:
+                    output = layer(*tensors, **masks, **training)
+                    problem = _output_problem(output, normalized, where, keras)
+                if kind in ("symbolic", "masked") and not settings and problem is None:
+                    traced[json.dumps(shapes)] = tuple(output.shape)
+                elif kind not in ("symbolic", "masked") and problem is None:
+                    problem = _eager_problem(layer, tensors, output, kind, traced, where, keras)
+                if kind in _CALLS and problem is None and normalized["output_mask"] is not None:
                     report(where, "output_mask")
                     carried = layer.compute_mask(tensors[0], _mask(shapes[0], eager, keras))
                     at = _where(shapes, settings, masked=False, masking=False)
@@ -169,19 +181,28 @@ def _problems(request, module, report):
             # Anything the spec's code raises is the spec's failure, SystemExit
             # too: this process only builds layers.
             except BaseException as error:  # noqa: BLE001
-                problem = _failure(where, error, module, request)
+                problem = _failure(where, error, module, request, kind)
         if problem:
             return [problem]
     return []
 
 
-def _variants(normalized):
-    """(hyperparameters, input shapes, masks given, eager) as the generated
-    test builds the layer: the defaults and the test's values; unknown batch
-    and varying axes (a functional model) and each example size; no masks,
-    and the masks the computation reads; and run on example values, where
-    the output's real dtype shows, under the float32 and the mixed_float16
-    policy."""
+# The kinds of call in which the layer is called once, plainly.
+_CALLS = ("symbolic", "masked", "eager", "sized", "mixed", "training", "mixed training")
+
+
+def _variants(normalized, backend):
+    """(hyperparameters, input shapes, kind) as the generated test builds
+    the layer: the defaults and the test's values; unknown batch and varying
+    axes (a functional model) and each example size; no masks, and the
+    masks the computation reads (kind "masked"); then run on the example
+    values the tests draw: at the first example size ("eager": the output's
+    values and gradients), at the others ("sized": the output's shape
+    against the traced one), under the mixed_float16 policy ("mixed"), and
+    in training for a layer that reads `training`; a training step under
+    jit_compile where the tests run one ("jit": XLA, on TensorFlow and JAX);
+    and with the steps each read mask masks out filled otherwise
+    ("padded")."""
     defaults = {}
     tested = {
         hp["name"]: hp["test_value"]
@@ -192,14 +213,132 @@ def _variants(normalized):
     examples = [
         list(sizes) for sizes in zip(*(i["sizes"] for i in normalized["inputs"]), strict=True)
     ]
-    shapes = [symbolic] + [s for n, s in enumerate(examples) if s not in examples[:n]]
+    examples = [s for n, s in enumerate(examples) if s not in examples[:n]]
     for settings in [defaults] + ([tested] if tested else []):
-        for each in shapes:
-            yield settings, each, False, False
+        for each in [symbolic, *examples]:
+            yield settings, each, "symbolic"
         if normalized["masks_read"]:
-            yield settings, shapes[-1], True, False
-    yield defaults, examples[0], False, True
-    yield {"dtype": _MIXED}, examples[0], False, True
+            yield settings, examples[-1], "masked"
+    yield defaults, examples[0], "eager"
+    for each in examples[1:]:
+        yield defaults, each, "sized"
+    yield {"dtype": _MIXED}, examples[0], "mixed"
+    if normalized["reads_training"]:
+        yield defaults, examples[0], "training"
+        yield {"dtype": _MIXED}, examples[0], "mixed training"
+    if backend in ("tensorflow", "jax"):
+        yield defaults, examples[0], "jit"
+    if normalized["masks_read"]:
+        yield defaults, examples[0], "padded"
+
+
+def _eager_problem(layer, tensors, output, kind, traced, where, keras):
+    """On example values: under mixed_float16, the output's dtype; else its
+    shape against the traced one, and (at the first size) its values and
+    gradients."""
+    if kind.startswith("mixed"):
+        return _policy_problem(output, where, keras)
+    problem = _shape_problem(layer, tensors, output, traced, where, keras)
+    if problem is None and kind == "eager":
+        problem = _values_problem(layer, tensors, output, where, keras)
+    return problem
+
+
+def _shape_problem(layer, tensors, output, traced, where, keras):
+    """The generated test holds compute_output_shape, the symbolic output
+    and the output on values to one shape at each size, and to the shape
+    traced with None where sizes vary (None there, or the same size)."""
+    shapes = [tuple(t.shape) for t in tensors]
+    returned = tuple(keras.ops.shape(output))
+    declared = tuple(layer.compute_output_shape(*shapes))
+    symbolic = traced.get(json.dumps([list(s) for s in shapes]))
+    unknown = next(iter(traced.values()), None)  # the first traced: None where sizes vary
+    wrong = [
+        (name, shape)
+        for name, shape in (("compute_output_shape", declared), ("the symbolic output", symbolic))
+        if shape is not None and shape != returned
+    ]
+    fits = unknown is None or (
+        len(unknown) == len(returned)
+        and all(d is None or d == r for d, r in zip(unknown[1:], returned[1:], strict=True))
+    )
+    if not fits:
+        wrong.append(("the symbolic output with None where sizes vary", unknown))
+    if not wrong:
+        return None
+    name, shape = wrong[0]
+    return (
+        f"computation: returns shape {_shape(returned)} on inputs {where}, where {name} "
+        f"has shape {_shape(shape)} (an op whose output shape Keras cannot infer?): "
+        "the generated tests hold them to one shape"
+    )
+
+
+def _jit_problem(layer, tensors, normalized, where, keras):
+    """A training step compiled with XLA, as fit(jit_compile=True) runs it."""
+    layer(*tensors)
+    training = {"training": True} if normalized["reads_training"] else {}
+    trainable = layer.trainable_variables
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        @tf.function(jit_compile=True)
+        def step(*values):
+            with tf.GradientTape() as tape:
+                value = _loss(layer(*values, **training), keras)
+            return tape.gradient(value, trainable)
+
+        step(*tensors)
+    else:
+        import jax
+
+        frozen = [v.value for v in layer.non_trainable_variables]
+
+        def loss(values, inputs):
+            return _loss(layer.stateless_call(values, frozen, *inputs, **training)[0], keras)
+
+        jax.jit(jax.grad(loss))([v.value for v in trainable], tensors)
+    return None
+
+
+def _padding_problem(layer, tensors, normalized, where, keras):
+    """What a read mask masks out must not change the output where it is
+    kept: each read mask's last steps refilled two ways, as the generated
+    test pads them, give the same output."""
+    import numpy as np
+
+    inputs = normalized["inputs"]
+    for index, i in enumerate(inputs):
+        if i["mask"] not in normalized["masks_read"]:
+            continue
+        base = tensors[index]
+        steps = base.shape[1]
+        mask = np.ones(base.shape[:2], dtype=bool)
+        mask[:, steps - max(1, steps // 3) :] = False
+        where_kept = mask.reshape(mask.shape + (1,) * (base.ndim - 2))
+        seen = []
+        for seed in (0, 1):
+            filler = _draw(i, base.shape, np.random.default_rng(seed), {})
+            if i["dtype"].startswith("int") and seed == 0:
+                filler = np.zeros_like(filler)  # padding as Embedding(mask_zero=True) reads it
+            values = list(tensors)
+            values[index] = np.where(where_kept, base, filler)
+            output = keras.ops.convert_to_numpy(layer(*values, **{i["mask"]: mask}))
+            keep = None
+            if index == 0 and normalized["output_mask"] is not None:
+                first, flags = (keras.ops.convert_to_tensor(v) for v in (values[0], mask))
+                keep = keras.ops.convert_to_numpy(layer.compute_mask(first, flags))
+            elif index == 0 and output.shape[:2] == mask.shape:
+                keep = mask  # a step of output per step of input: the kept ones count
+            seen.append(output if keep is None else output[keep])
+        if not np.allclose(seen[0], seen[1], rtol=1e-5, atol=1e-6):
+            return (
+                f"computation: what {i['mask']!r} masks out changes the output on inputs "
+                f"{where}: the generated tests refill the masked steps of {i['name']!r} "
+                "and expect the same output where it is kept"
+            )
+    return None
 
 
 def _inputs(normalized, shapes, settings, eager, keras):
@@ -213,16 +352,20 @@ def _inputs(normalized, shapes, settings, eager, keras):
     # Drawn as the generated test draws them (template/tests/layer_checks.py).
     values = {hp["name"]: hp["default"] for hp in normalized["hyperparameters"]} | settings
     random = np.random.default_rng(0)
-    tensors = []
-    for shape, i in zip(shapes, normalized["inputs"], strict=True):
-        if i["dtype"] == "bool":
-            tensors.append(random.random(shape) < 0.7)
-        elif i["dtype"].startswith("int"):
-            high = values.get(i["high"], i["high"])
-            tensors.append(random.integers(1, high, shape).astype(i["dtype"]))
-        else:
-            tensors.append(random.standard_normal(shape).astype(i["dtype"]))
-    return tensors
+    return [
+        _draw(i, shape, random, values)
+        for shape, i in zip(shapes, normalized["inputs"], strict=True)
+    ]
+
+
+def _draw(i, shape, random, values):
+    """Example values of input `i`, with `values` naming its `high`."""
+    if i["dtype"] == "bool":
+        return random.random(shape) < 0.7
+    if i["dtype"].startswith("int"):
+        high = values.get(i["high"], i["high"])
+        return random.integers(1, high, shape).astype(i["dtype"])
+    return random.standard_normal(shape).astype(i["dtype"])
 
 
 def _mask(shape, eager, keras):
@@ -288,18 +431,13 @@ def _values_problem(layer, tensors, output, where, keras):
 
 
 def _gradients(layer, tensors, keras):
-    """Each trainable weight's gradient of a random projection of the output
-    (a sum can have zero gradient by symmetry: a softmax sums to 1), with the
-    backend's own autodiff, as the generated test measures it; none on a
-    backend with no autodiff."""
-    import numpy as np
-
-    ops = keras.ops
+    """Each trainable weight's gradient of `_loss`, with the backend's own
+    autodiff, as the generated test measures it; none on a backend with no
+    autodiff."""
     trainable = layer.trainable_variables
 
     def loss(output):
-        probe = np.random.default_rng(2).standard_normal(tuple(output.shape))
-        return ops.sum(ops.cast(output, "float32") * ops.convert_to_tensor(probe, "float32"))
+        return _loss(output, keras)
 
     backend = keras.backend.backend()
     if backend == "tensorflow":
@@ -321,6 +459,16 @@ def _gradients(layer, tensors, keras):
         loss(layer(*tensors)).backward()
         return [variable.value.grad for variable in trainable]
     return []
+
+
+def _loss(output, keras):
+    """A random projection of the output (a sum can have zero gradient by
+    symmetry: a softmax sums to 1)."""
+    import numpy as np
+
+    ops = keras.ops
+    probe = np.random.default_rng(2).standard_normal(tuple(output.shape))
+    return ops.sum(ops.cast(output, "float32") * ops.convert_to_tensor(probe, "float32"))
 
 
 def _policy_problem(output, where, keras):
@@ -353,11 +501,11 @@ def _mask_problem(carried, output, normalized, where):
     )
 
 
-def _failure(where, error, module, request):
+def _failure(where, error, module, request, kind):
     root = error
     while root.__cause__ or root.__context__:
         root = root.__cause__ or root.__context__
-    reason = _NODE.sub(r"\1", _ANSI.sub("", str(root)).strip())
+    reason = _GRAPH.sub("", _NODE.sub(r"\1", _ANSI.sub("", str(root)).strip()))
     reason = next((line for line in reason.splitlines() if line.strip()), type(root).__name__)
     if not isinstance(root, Exception) and reason != type(root).__name__:  # SystemExit(0): "0"
         reason = f"{type(root).__name__}: {reason}"
@@ -365,7 +513,10 @@ def _failure(where, error, module, request):
         reason = reason[: _LONGEST - 3] + "..."
     field, line = _located(error, module, request)
     located = f"line {line}: " if line else ""
-    return printable(f"{field}: {located}fails on inputs {where}: {reason}")
+    how = (
+        "compiled with XLA (fit(jit_compile=True), as the tests train it) " if kind == "jit" else ""
+    )
+    return printable(f"{field}: {located}fails {how}on inputs {where}: {reason}")
 
 
 def _located(error, module, request):

@@ -103,6 +103,61 @@ UNBUILDABLE = [
         POOLING | {"output_mask": "return ops.any(mask, axis=1)"},
         "output_mask: line 1: fails on inputs (None, None, 8), no mask: ",
     ),
+    (
+        "state-update-of-another-dtype-in-training",
+        DENSE
+        | {
+            "weights": [
+                {"name": "kernel", "shape": ["input_dim"]},
+                {
+                    "name": "moving_abs",
+                    "shape": ["input_dim"],
+                    "initializer": "ones",
+                    "trainable": False,
+                    "updated_in_training": True,
+                },
+            ],
+            "computation": "if training:\n"
+            "    moving_abs.assign(0.9 * moving_abs + 0.1 * ops.mean(ops.abs(x), axis=0))\n"
+            "return x / ops.cast(moving_abs, x.dtype) * kernel\n",
+        },
+        "computation: line 2: fails on inputs (2, 8) with dtype='mixed_float16', in training: ",
+    ),
+    (
+        "op-xla-cannot-compile",
+        DENSE
+        | {
+            "weights": [{"name": "kernel", "shape": ["input_dim", "input_dim"]}],
+            "computation": "det = ops.det(ops.cast(kernel, 'float32'))\n"
+            "return ops.matmul(x, kernel) * ops.cast(det, x.dtype)\n",
+        },
+        "computation: fails compiled with XLA (fit(jit_compile=True), as the tests train it) "
+        "on inputs (2, 8): ",
+    ),
+    (
+        "output-shape-keras-cannot-infer",
+        {
+            "hyperparameters": [{"name": "vocabulary", "type": "int", "default": 30}],
+            "inputs": [{"name": "ids", "shape": [4, None], "dtype": "int32", "high": "vocabulary"}],
+            "weights": [{"name": "table", "shape": ["vocabulary", 8]}],
+            "computation": "counts = ops.bincount(ids, minlength=vocabulary)\n"
+            "return ops.matmul(ops.cast(counts, table.dtype), table)\n",
+        },
+        "computation: returns shape (4, 8) on inputs (4, 5), where compute_output_shape has "
+        "shape (None, 8)",
+    ),
+    (
+        "masked-steps-reach-the-output",
+        POOLING
+        | {
+            "computation": "scores = ops.squeeze(ops.matmul(x, score_kernel), -1)\n"
+            "if mask is not None:\n"
+            "    scores = ops.where(mask, scores, scores - 1.0)\n"
+            "attention = ops.softmax(scores, axis=-1)\n"
+            'return ops.einsum("bt,btd->bd", attention, ops.matmul(x, projection))\n',
+        },
+        "computation: what 'mask' masks out changes the output on inputs (4, 5, 8), masked: ",
+    ),
 ]
 
 
