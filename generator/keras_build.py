@@ -36,6 +36,7 @@ LAMBDA = ROOT / "template/src/{{package_name}}/_lambda.py"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # TensorFlow names a failing op with its whole graph node; the op's name says it.
 _NODE = re.compile(r"\{\{node ([^}]+)\}\}[^']*")
+_FUNCTION = re.compile(r"\{\{function_node [^}]*\}\}\s*")
 # XLA names the graph it could not compile with its whole configuration.
 _GRAPH = re.compile(r" __inference\S*\[[^\]]*\]")
 _LONGEST = 240
@@ -152,7 +153,9 @@ def _problems(request, module, report):
         where += ", in training" if training else ""
         report(where, "computation")
         eager = kind not in ("symbolic", "masked")
-        tensors = _inputs(normalized, shapes, settings, eager, keras)
+        # The tests draw their example values with the default hyperparameters.
+        drawn = {} if kind == "tested" else settings
+        tensors = _inputs(normalized, shapes, drawn, eager, keras)
         masks = {
             i["mask"]: _mask(shape, eager, keras)
             for shape, i in zip(shapes, normalized["inputs"], strict=True)
@@ -166,13 +169,17 @@ def _problems(request, module, report):
                     problem = _jit_problem(layer, tensors, normalized, where, keras)
                 elif kind == "padded":
                     problem = _padding_problem(layer, tensors, normalized, where, keras)
+                elif kind == "behaviour":
+                    problem = _behaviour_problem(layer, tensors, normalized, where, keras)
                 else:
                     output = layer(*tensors, **masks, **training)
                     problem = _output_problem(output, normalized, where, keras)
                 if kind in ("symbolic", "masked") and not settings and problem is None:
                     traced[json.dumps(shapes)] = tuple(output.shape)
-                elif kind not in ("symbolic", "masked") and problem is None:
-                    problem = _eager_problem(layer, tensors, output, kind, traced, where, keras)
+                elif kind not in ("symbolic", "masked", "tested") and problem is None:
+                    problem = _eager_problem(
+                        layer, tensors, output, kind, traced, where, keras, normalized
+                    )
                 if kind in _CALLS and problem is None and normalized["output_mask"] is not None:
                     report(where, "output_mask")
                     carried = layer.compute_mask(tensors[0], _mask(shapes[0], eager, keras))
@@ -188,7 +195,7 @@ def _problems(request, module, report):
 
 
 # The kinds of call in which the layer is called once, plainly.
-_CALLS = ("symbolic", "masked", "eager", "sized", "mixed", "training", "mixed training")
+_CALLS = ("symbolic", "masked", "eager", "sized", "tested", "mixed", "training", "mixed training")
 
 
 def _variants(normalized, backend):
@@ -198,11 +205,14 @@ def _variants(normalized, backend):
     masks the computation reads (kind "masked"); then run on the example
     values the tests draw: at the first example size ("eager": the output's
     values and gradients), at the others ("sized": the output's shape
-    against the traced one), under the mixed_float16 policy ("mixed"), and
+    against the traced one), with the test's values ("tested", on values
+    drawn for the defaults, as the tests draw them), under the mixed_float16
+    policy ("mixed"), and
     in training for a layer that reads `training`; a training step under
     jit_compile where the tests run one ("jit": XLA, on TensorFlow and JAX);
-    and with the steps each read mask masks out filled otherwise
-    ("padded")."""
+    with the steps each read mask masks out filled otherwise ("padded"); and
+    for a random or stateful layer, training calls against inference calls
+    ("behaviour")."""
     defaults = {}
     tested = {
         hp["name"]: hp["test_value"]
@@ -222,6 +232,8 @@ def _variants(normalized, backend):
     yield defaults, examples[0], "eager"
     for each in examples[1:]:
         yield defaults, each, "sized"
+    if tested:
+        yield tested, examples[0], "tested"
     yield {"dtype": _MIXED}, examples[0], "mixed"
     if normalized["reads_training"]:
         yield defaults, examples[0], "training"
@@ -230,17 +242,27 @@ def _variants(normalized, backend):
         yield defaults, examples[0], "jit"
     if normalized["masks_read"]:
         yield defaults, examples[0], "padded"
+    if normalized["random"] or normalized["has_state"]:
+        yield defaults, examples[0], "behaviour"
 
 
-def _eager_problem(layer, tensors, output, kind, traced, where, keras):
+def _eager_problem(layer, tensors, output, kind, traced, where, keras, normalized):
     """On example values: under mixed_float16, the output's dtype; else its
     shape against the traced one, and (at the first size) its values and
     gradients."""
     if kind.startswith("mixed"):
-        return _policy_problem(output, where, keras)
+        problem = _policy_problem(output, where, keras)
+        # The tests also want gradients under mixed_float16 when an input is
+        # an int or bool (where a float16 rounding may kill them).
+        ids = any(i["dtype"] != "float32" for i in normalized["inputs"])
+        if problem is None and kind == "mixed" and ids:
+            problem = _gradient_problem(layer, tensors, where, keras)
+        return problem
     problem = _shape_problem(layer, tensors, output, traced, where, keras)
     if problem is None and kind == "eager":
         problem = _values_problem(layer, tensors, output, where, keras)
+    if problem is None and kind == "eager":
+        problem = _weights_problem(layer, normalized)
     return problem
 
 
@@ -300,6 +322,76 @@ def _jit_problem(layer, tensors, normalized, where, keras):
 
         jax.jit(jax.grad(loss))([v.value for v in trainable], tensors)
     return None
+
+
+def _weights_problem(layer, normalized):
+    """Each weight's constraint and regularizer, applied to it as the tests
+    apply them (a constraint may need an axis the weight lacks)."""
+    declared = [w["name"] for w in normalized["weights"]]
+    for variable in layer.weights:
+        if variable.name not in declared:
+            continue
+        index = declared.index(variable.name)
+        for kind in ("constraint", "regularizer"):
+            applied = getattr(variable, kind, None)
+            if applied is None:
+                continue
+            try:
+                applied(variable.value)
+            except Exception as error:  # noqa: BLE001 - the spec's choice fails
+                return (
+                    f"weights[{index}].{kind}: fails on weight '{variable.name}' of shape "
+                    f"{_shape(variable.shape)}: {_reason(error)}"
+                )
+    return None
+
+
+def _behaviour_problem(layer, tensors, normalized, where, keras):
+    """At the default hyperparameters, as the tests call it: a random layer
+    draws new noise at each training call and none in inference; a training
+    call moves every state weight, an inference call none."""
+    import numpy as np
+
+    def call(**training):
+        return keras.ops.convert_to_numpy(layer(*tensors, **training))
+
+    def state():
+        return {
+            w["name"]: keras.ops.convert_to_numpy(_variable(layer, w["name"]))
+            for w in normalized["weights"]
+            if w["updated_in_training"]
+        }
+
+    call()
+    before = state()
+    first, second = call(training=True), call(training=True)
+    if normalized["random"] and np.array_equal(first, second):
+        return (
+            f"computation: two training calls on inputs {where} give the same output at the "
+            "default hyperparameters, where random: true makes the tests expect new noise"
+        )
+    trained = state()
+    for name, value in before.items():
+        if np.array_equal(value, trained[name]):
+            return (
+                f"computation: training calls on inputs {where} leave state weight '{name}' "
+                "unchanged at the default hyperparameters, where the tests expect fit() to move it"
+            )
+    inference = [call(), call(training=False)]
+    if not np.array_equal(*inference):
+        return f"computation: two inference calls on inputs {where} differ: noise in inference"
+    for name, value in state().items():
+        if not np.array_equal(value, trained[name]):
+            return (
+                f"computation: an inference call on inputs {where} changes state weight "
+                f"'{name}': it must change in training only"
+            )
+    return None
+
+
+def _variable(layer, name):
+    (found,) = [v for v in layer.weights if v.name == name]
+    return found
 
 
 def _padding_problem(layer, tensors, normalized, where, keras):
@@ -418,6 +510,12 @@ def _values_problem(layer, tensors, output, where, keras):
             f"computation: returns NaN or infinity on example inputs {where} "
             "(standard normal floats, as the tests draw them)"
         )
+    return _gradient_problem(layer, tensors, where, keras)
+
+
+def _gradient_problem(layer, tensors, where, keras):
+    import numpy as np
+
     trainable = layer.trainable_variables
     if not trainable:
         return None
@@ -502,21 +600,34 @@ def _mask_problem(carried, output, normalized, where):
 
 
 def _failure(where, error, module, request, kind):
-    root = error
-    while root.__cause__ or root.__context__:
-        root = root.__cause__ or root.__context__
-    reason = _GRAPH.sub("", _NODE.sub(r"\1", _ANSI.sub("", str(root)).strip()))
-    reason = next((line for line in reason.splitlines() if line.strip()), type(root).__name__)
-    if not isinstance(root, Exception) and reason != type(root).__name__:  # SystemExit(0): "0"
-        reason = f"{type(root).__name__}: {reason}"
-    if len(reason) > _LONGEST:
-        reason = reason[: _LONGEST - 3] + "..."
+    reason = _reason(error)
     field, line = _located(error, module, request)
     located = f"line {line}: " if line else ""
     how = (
         "compiled with XLA (fit(jit_compile=True), as the tests train it) " if kind == "jit" else ""
     )
     return printable(f"{field}: {located}fails {how}on inputs {where}: {reason}")
+
+
+def _reason(error):
+    """The first line of what the error at the root of `error` says: Keras
+    raises its own (a wrapper, "could not infer the shape") while handling
+    the spec code's. But where TensorFlow's op failed, the op's error says
+    why, not what TensorFlow was handling then (its gather falls back from
+    one way to another)."""
+    chain = [error]
+    while chain[-1].__cause__ or chain[-1].__context__:
+        chain.append(chain[-1].__cause__ or chain[-1].__context__)
+    failed_ops = [e for e in chain if hasattr(e, "error_code") and hasattr(e, "op")]
+    root = (failed_ops or chain)[-1]
+    reason = _ANSI.sub("", str(root)).strip()
+    reason = _GRAPH.sub("", _FUNCTION.sub("", _NODE.sub(r"\1", reason)))
+    reason = next((line for line in reason.splitlines() if line.strip()), type(root).__name__)
+    if not isinstance(root, Exception) and reason != type(root).__name__:  # SystemExit(0): "0"
+        reason = f"{type(root).__name__}: {reason}"
+    if len(reason) > _LONGEST:
+        reason = reason[: _LONGEST - 3] + "..."
+    return reason
 
 
 def _located(error, module, request):

@@ -158,6 +158,89 @@ UNBUILDABLE = [
         },
         "computation: what 'mask' masks out changes the output on inputs (4, 5, 8), masked: ",
     ),
+    (
+        "constraint-the-weight-cannot-take",
+        DENSE
+        | {
+            "weights": [
+                {"name": "kernel", "shape": ["input_dim"]},
+                {
+                    "name": "scale",
+                    "shape": [],
+                    "initializer": "ones",
+                    "constraint": {"class_name": "MaxNorm", "config": {"max_value": 1.0}},
+                },
+            ],
+            "computation": "return x * kernel * scale\n",
+        },
+        "weights[1].constraint: fails on weight 'scale' of shape (): ",
+    ),
+    (
+        "random-without-noise-at-the-defaults",
+        DENSE
+        | {
+            "random": True,
+            "hyperparameters": [{"name": "rate", "type": "float", "default": 0.0}],
+            "weights": [{"name": "kernel", "shape": ["input_dim"]}],
+            "computation": "if training and rate > 0:\n"
+            "    x = keras.random.dropout(x, rate, seed=seed_generator)\n"
+            "return x * kernel\n",
+        },
+        "computation: two training calls on inputs (2, 8) give the same output at the default "
+        "hyperparameters",
+    ),
+    (
+        "state-that-never-moves-at-the-defaults",
+        DENSE
+        | {
+            "hyperparameters": [{"name": "momentum", "type": "float", "default": 1.0}],
+            "weights": [
+                {"name": "kernel", "shape": ["input_dim"]},
+                {
+                    "name": "moving_mean",
+                    "shape": ["input_dim"],
+                    "initializer": "zeros",
+                    "trainable": False,
+                    "updated_in_training": True,
+                },
+            ],
+            "computation": "if training:\n"
+            "    moving_mean.assign(momentum * moving_mean + (1.0 - momentum) * "
+            "ops.cast(ops.mean(x, axis=0), moving_mean.dtype))\n"
+            "return (x - ops.cast(moving_mean, x.dtype)) * kernel\n",
+        },
+        "computation: training calls on inputs (2, 8) leave state weight 'moving_mean' "
+        "unchanged at the default hyperparameters",
+    ),
+    (
+        "gradient-lost-in-float16-with-int-inputs",
+        {
+            "inputs": [{"name": "ids", "shape": [4, 5], "dtype": "int32", "high": 30}],
+            "weights": [
+                {"name": "table", "shape": [30, 8], "initializer": "uniform"},
+                {
+                    "name": "gate",
+                    "shape": [8],
+                    "initializer": {"class_name": "Constant", "config": {"value": 10.0}},
+                },
+            ],
+            "computation": "return ops.take(table, ids, axis=0) * ops.sigmoid(gate)\n",
+        },
+        "computation: no gradient reaches weight 'gate' on inputs (4, 5) with "
+        "dtype='mixed_float16'",
+    ),
+    (
+        "test-value-too-small-for-the-ids",
+        {
+            "hyperparameters": [
+                {"name": "vocabulary", "type": "int", "default": 50, "test_value": 20}
+            ],
+            "inputs": [{"name": "ids", "shape": [4, 7], "dtype": "int32", "high": "vocabulary"}],
+            "weights": [{"name": "table", "shape": ["vocabulary", 8], "initializer": "uniform"}],
+            "computation": "return ops.mean(ops.take(table, ids, axis=0), axis=1)\n",
+        },
+        "computation: line 1: fails on inputs (4, 7) with vocabulary=20: indices",
+    ),
 ]
 
 

@@ -123,16 +123,16 @@ def train(case, scope, backend):
     import keras
     import numpy as np
 
-    from layer_checks import learnable_target, sequential, values
+    from layer_checks import learnable_target, values
 
     x = case.data(batches=2 * DEVICES)
     with scope():
         layer = case.layer_class()
-        model = sequential(case, layer)
+        model, fed = distributable(case, layer, x)
         y = learnable_target(case, layer, x)
         model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
     before = values(layer)
-    model.fit(x, y, batch_size=case.input_shape[0] * DEVICES, epochs=2, verbose=0)
+    model.fit(fed, y, batch_size=case.input_shape[0] * DEVICES, epochs=2, verbose=0)
     after = values(layer)
     weights = {}
     for v in layer.weights:
@@ -143,6 +143,35 @@ def train(case, scope, backend):
             "replicas_agree": all(np.array_equal(per_device[0], c) for c in per_device),
         }
     return weights
+
+
+def distributable(case, layer, x):
+    """The model `train` fits, and what it feeds it: as `sequential` builds
+    it, except that bool inputs arrive as int32 and are cast back in the
+    model. MirroredStrategy's fit averages a first batch across replicas to
+    build the model (Keras 3.15), which it cannot do to bool values."""
+    from layer_checks import sequential
+
+    if all(i.dtype != "bool" for i in case.inputs):
+        return sequential(case, layer), x
+    import keras
+
+    carried = [
+        keras.Input(shape=i.shape[1:], dtype="int32" if i.dtype == "bool" else i.dtype)
+        for i in case.inputs
+    ]
+    inputs = [
+        keras.ops.cast(t, "bool") if i.dtype == "bool" else t
+        for t, i in zip(carried, case.inputs, strict=True)
+    ]
+    model = keras.Model(
+        carried, case.call(layer, inputs if case.several else inputs[0])
+    )
+    arrays = [
+        a.astype("int32") if i.dtype == "bool" else a
+        for a, i in zip(x if case.several else [x], case.inputs, strict=True)
+    ]
+    return model, arrays if case.several else arrays[0]
 
 
 def main(modules):
