@@ -41,6 +41,7 @@ _FUNCTION = re.compile(r"\{\{function_node [^}]*\}\}\s*")
 _GRAPH = re.compile(r" __inference\S*\[[^\]]*\]")
 _LONGEST = 240
 _MIXED = "mixed_float16"
+_SEED = 7  # template/tests/behaviour_checks.py's
 
 
 def serve():
@@ -243,7 +244,8 @@ def _variants(normalized, backend):
     if normalized["masks_read"]:
         yield defaults, examples[0], "padded"
     if normalized["random"] or normalized["has_state"]:
-        yield defaults, examples[0], "behaviour"
+        # The tests seed a random layer: whether noise shows is the seed's.
+        yield ({"seed": _SEED} if normalized["random"] else defaults), examples[0], "behaviour"
 
 
 def _eager_problem(layer, tensors, output, kind, traced, where, keras, normalized):
@@ -365,11 +367,23 @@ def _behaviour_problem(layer, tensors, normalized, where, keras):
     call()
     before = state()
     first, second = call(training=True), call(training=True)
-    if normalized["random"] and np.array_equal(first, second):
-        return (
-            f"computation: two training calls on inputs {where} give the same output at the "
-            "default hyperparameters, where random: true makes the tests expect new noise"
-        )
+    if normalized["random"]:
+        other = type(layer)(seed=_SEED + 1)
+        other(*tensors)
+        other.set_weights(layer.get_weights())
+        # The same weights: only the noise can tell the seeds apart.
+        drawn = keras.ops.convert_to_numpy(other(*tensors, training=True))
+        if np.array_equal(first, second):
+            return (
+                f"computation: two training calls on inputs {where} give the same output at the "
+                "default hyperparameters, where random: true makes the tests expect new noise"
+            )
+        if np.array_equal(first, drawn):
+            return (
+                f"computation: layers made with seed={_SEED} and seed={_SEED + 1} draw the same "
+                f"noise on inputs {where} at the default hyperparameters, where the tests "
+                "expect the seed to tell"
+            )
     trained = state()
     for name, value in before.items():
         if np.array_equal(value, trained[name]):

@@ -264,6 +264,21 @@ BAD = [
         spec(example_input_shape=[8, 1], output_mask="input"),
         "example_input_shape[1]: 1 step on axis 1, but output_mask is set",
     ),
+    # A model's inputs share their batch axis: the tests batch them together.
+    (
+        "inputs-of-two-batch-sizes",
+        spec(
+            inputs=[{"name": "x", "shape": [8, 16]}, {"name": "prompt", "shape": [1, 16]}],
+            example_input_shape=[8, 16],
+        ),
+        "inputs[1].shape[0]: 1 is not the batch size of inputs[0] (8)",
+    ),
+    # Anything YAML reads may stand in a shape, dates too.
+    (
+        "date-in-an-input-shape",
+        spec(inputs=[{"name": "x", "shape": [8, datetime.date(2024, 1, 1)]}]),
+        "inputs[0].shape: [8, datetime.date(2024, 1, 1)] is not a list",
+    ),
 ]
 
 # Awkward and fine: names the generated code could once collide with.

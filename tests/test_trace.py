@@ -186,8 +186,8 @@ UNBUILDABLE = [
             "    x = keras.random.dropout(x, rate, seed=seed_generator)\n"
             "return x * kernel\n",
         },
-        "computation: two training calls on inputs (2, 8) give the same output at the default "
-        "hyperparameters",
+        "computation: two training calls on inputs (2, 8) with seed=7 give the same output at "
+        "the default hyperparameters",
     ),
     (
         "state-that-never-moves-at-the-defaults",
@@ -228,6 +228,19 @@ UNBUILDABLE = [
         },
         "computation: no gradient reaches weight 'gate' on inputs (4, 5) with "
         "dtype='mixed_float16'",
+    ),
+    (
+        "noise-the-seed-cannot-tell",
+        {
+            "random": True,
+            "hyperparameters": [{"name": "rate", "type": "float", "default": 0.05}],
+            "weights": [{"name": "gain", "shape": ["input_dim"], "initializer": "ones"}],
+            "computation": "if training:\n"
+            "    x = keras.random.dropout(x, rate, seed=seed_generator)\n"
+            "return x * gain\n",
+            "example_input_shape": [2, 4],
+        },
+        "computation: layers made with seed=7 and seed=8 draw the same noise on inputs (2, 4)",
     ),
     (
         "test-value-too-small-for-the-ids",
