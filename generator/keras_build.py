@@ -170,6 +170,8 @@ def _problems(request, module, report):
                     problem = _jit_problem(layer, tensors, normalized, where, keras)
                 elif kind == "padded":
                     problem = _padding_problem(layer, tensors, normalized, where, keras)
+                elif kind == "fit":
+                    problem = _fit_problem(layer, tensors, normalized, where, keras)
                 elif kind == "behaviour":
                     problem = _behaviour_problem(layer, tensors, normalized, where, keras)
                 else:
@@ -209,7 +211,8 @@ def _variants(normalized, backend):
     against the traced one), with the test's values ("tested", on values
     drawn for the defaults, as the tests draw them), under the mixed_float16
     policy ("mixed"), and
-    in training for a layer that reads `training`; a training step under
+    in training for a layer that reads `training`; fit() as the tests run
+    it ("fit"); a training step under
     jit_compile where the tests run one ("jit": XLA, on TensorFlow and JAX);
     with the steps each read mask masks out filled otherwise ("padded"); and
     for a random or stateful layer, training calls against inference calls
@@ -239,6 +242,7 @@ def _variants(normalized, backend):
     if normalized["reads_training"]:
         yield defaults, examples[0], "training"
         yield {"dtype": _MIXED}, examples[0], "mixed training"
+    yield defaults, examples[0], "fit"
     if backend in ("tensorflow", "jax"):
         yield defaults, examples[0], "jit"
     if normalized["masks_read"]:
@@ -296,6 +300,48 @@ def _shape_problem(layer, tensors, output, traced, where, keras):
         f"has shape {_shape(shape)} (an op whose output shape Keras cannot infer?): "
         "the generated tests hold them to one shape"
     )
+
+
+def _fit_problem(layer, tensors, normalized, where, keras):
+    """fit() as the generated test runs it, on four batches: 5 epochs of
+    Adam(0.01) toward the outputs of a copy of the layer whose trainable
+    weights moved (by 0.5 of a standard normal, then constrained), must
+    change every trainable weight and lower the loss. The layer's initial
+    weights are drawn anew each time, so this is one draw of what the test
+    meets: a layer that diverges (an exp of a wide input) shows."""
+    import numpy as np
+
+    batch = tensors[0].shape[0]
+    rows = [[len(t) * 4, *t.shape[1:]] for t in tensors]
+    x = _inputs(normalized, rows, {}, True, keras)
+    inputs = [keras.Input(shape=i["shape"][1:], dtype=i["dtype"]) for i in normalized["inputs"]]
+    model = keras.Model(inputs, layer(*inputs))
+    teacher = type(layer).from_config(layer.get_config())
+    teacher.build(*[tuple(t.shape) for t in tensors])
+    random = np.random.default_rng(1)
+    for source in layer.weights:
+        value = keras.ops.convert_to_numpy(source)
+        if source.trainable:
+            value = value + 0.5 * random.standard_normal(value.shape).astype(value.dtype)
+        for target, start in ((source, source), (_variable(teacher, source.name), value)):
+            target.assign(source.constraint(start) if source.constraint else start)
+    y = keras.ops.convert_to_numpy(teacher(*x))
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    trainable = [v for v in layer.weights if v.trainable]
+    before = [keras.ops.convert_to_numpy(v) for v in trainable]
+    loss_before = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, batch_size=batch, epochs=5, verbose=0)
+    loss_after = model.evaluate(x, y, verbose=0)
+    for variable, start in zip(trainable, before, strict=True):
+        if np.array_equal(start, keras.ops.convert_to_numpy(variable)):
+            return f"computation: fit() on inputs {where} leaves trainable weight '{variable.name}' as it was"
+    if trainable and not loss_after < loss_before:
+        return (
+            f"computation: fit() on inputs {where} does not lower the loss "
+            f"({loss_before:.6g} -> {loss_after:.6g}) as the generated test trains the layer: "
+            "5 epochs of Adam(0.01), mean squared error, toward a copy whose weights moved"
+        )
+    return None
 
 
 def _jit_problem(layer, tensors, normalized, where, keras):

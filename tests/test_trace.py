@@ -243,6 +243,16 @@ UNBUILDABLE = [
         "computation: layers made with seed=7 and seed=8 draw the same noise on inputs (2, 4)",
     ),
     (
+        "diverges-in-fit",
+        {
+            "hyperparameters": [{"name": "units", "type": "int", "default": 4}],
+            "weights": [{"name": "kernel", "shape": ["input_dim", "units"]}],
+            "computation": "return ops.exp(ops.matmul(x, kernel))\n",
+            "example_input_shape": [8, 512],
+        },
+        "computation: fit() on inputs (8, 512) does not lower the loss",
+    ),
+    (
         "test-value-too-small-for-the-ids",
         {
             "hyperparameters": [
