@@ -179,7 +179,7 @@ def _problems(request, module, report):
                     problem = _output_problem(output, normalized, where, keras)
                 if kind in ("symbolic", "masked") and not settings and problem is None:
                     traced[json.dumps(shapes)] = tuple(output.shape)
-                elif kind not in ("symbolic", "masked", "tested") and problem is None:
+                elif kind in _ON_VALUES and problem is None:
                     problem = _eager_problem(
                         layer, tensors, output, kind, traced, where, keras, normalized
                     )
@@ -197,8 +197,10 @@ def _problems(request, module, report):
     return []
 
 
-# The kinds of call in which the layer is called once, plainly.
-_CALLS = ("symbolic", "masked", "eager", "sized", "tested", "mixed", "training", "mixed training")
+# The kinds of call in which the layer is called once, plainly; of those, the
+# calls on values whose output `_eager_problem` reads.
+_ON_VALUES = ("eager", "sized", "mixed", "training", "mixed training")
+_CALLS = ("symbolic", "masked", "tested", *_ON_VALUES)
 
 
 def _variants(normalized, backend):
