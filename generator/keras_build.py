@@ -7,7 +7,9 @@ symbolic inputs, built with the default hyperparameters and with the test's
 other values, whose batch and varying axes are unknown and at the example's
 sizes, with and without masks; then on the example values the tests draw,
 under the float32 and the mixed_float16 policy, where the output's values,
-dtype and gradients show.
+dtype and gradients show. Those stages name the field and line at fault;
+then the generated tests themselves run, as pytest runs them in a project,
+so that a spec accepted here passes them.
 
 The process reads one request per line on stdin and answers on what was its
 stdout, one JSON line per message: `ready` once Keras is imported (or
@@ -33,6 +35,8 @@ from generator.messages import printable
 from generator.template import ROOT
 
 LAMBDA = ROOT / "template/src/{{package_name}}/_lambda.py"
+# The checks every generated test module shares, conftest.py's seeding too.
+SHARED_TESTS = sorted((ROOT / "template/tests").glob("*.py"))
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # TensorFlow names a failing op with its whole graph node; the op's name says it.
 _NODE = re.compile(r"\{\{node ([^}]+)\}\}[^']*")
@@ -66,6 +70,10 @@ def serve():
         signal.signal(signal.SIGUSR1, tell_where)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # The generated tests run here as the template wrote them: not with the
+    # pytest plugins or options of wherever check was started.
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    os.environ.pop("PYTEST_ADDOPTS", None)
     try:
         import keras  # noqa: F401 - the cost this process is kept for
     except ImportError as error:
@@ -89,16 +97,20 @@ def _orphaned(parent):
 
 def build(request, report):
     """Problems found building the requested layer, at most one: a
-    computation that fails at one size usually fails at all of them."""
-    package = request["package"]
+    computation that fails at one size usually fails at all of them. Then,
+    if none, the generated tests themselves are run."""
     with tempfile.TemporaryDirectory(prefix="keras-layer-check-") as folder:
-        module = _import(package, request["module_name"], request["source"], Path(folder))
+        project = _project(request, Path(folder))
+        module = _import(request, project)
         _running[:] = [module, request]
         try:
-            return _problems(request, module, report)[:1]
+            return (
+                _problems(request, module, report)
+                or _tests_problems(request, module, project, report)
+            )[:1]
         finally:
             _running.clear()
-            _forget(module)
+            _forget(project)
 
 
 # The module and request being built, for `_stuck`.
@@ -121,24 +133,40 @@ def _stuck(frame):
     return [field, line] if line else None
 
 
-def _import(package, module_name, source, folder):
-    """The generated module, in a package nothing else is called (several
-    checks in one process must not see each other's)."""
-    (folder / package).mkdir()
-    (folder / package / "__init__.py").write_text("", encoding="utf-8")
-    (folder / package / "_lambda.py").write_text(LAMBDA.read_text("utf-8"), encoding="utf-8")
-    (folder / package / f"{module_name}.py").write_text(source, encoding="utf-8")
-    sys.path.insert(0, str(folder))
-    try:
-        return importlib.import_module(f"{package}.{module_name}")
-    finally:
-        sys.path.remove(str(folder))
+def _project(request, folder):
+    """A project as Copier writes it, of this one layer: its module in a
+    package nothing else is called (several checks in one process must not
+    see each other's), its generated test and the shared checks beside it."""
+    package = folder / "src" / request["package"]
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "_lambda.py").write_text(LAMBDA.read_text("utf-8"), encoding="utf-8")
+    (package / f"{request['module_name']}.py").write_text(request["source"], encoding="utf-8")
+    tests = folder / "tests"
+    tests.mkdir()
+    for shared in SHARED_TESTS:
+        (tests / shared.name).write_text(shared.read_text("utf-8"), encoding="utf-8")
+    (tests / f"test_{request['package']}.py").write_text(request["test_source"], encoding="utf-8")
+    # As the generated pyproject.toml runs pytest, and no configuration of
+    # the folder check runs in.
+    (folder / "pytest.ini").write_text("[pytest]\npythonpath = src tests\n", encoding="utf-8")
+    return folder
 
 
-def _forget(module):
-    package = module.__name__.partition(".")[0]
-    for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
-        del sys.modules[name]
+def _import(request, project):
+    """The generated module, from the project's src/."""
+    sys.path.insert(0, str(project / "src"))
+    return importlib.import_module(f"{request['package']}.{request['module_name']}")
+
+
+def _forget(project):
+    """Every module and path of the project, gone: the next check's project
+    has modules of the same names (conftest, layer_checks)."""
+    inside = str(project)
+    sys.path[:] = [p for p in sys.path if not p.startswith(inside)]
+    for name, module in list(sys.modules.items()):
+        if (getattr(module, "__file__", None) or "").startswith(inside):
+            del sys.modules[name]
 
 
 def _problems(request, module, report):
@@ -170,8 +198,6 @@ def _problems(request, module, report):
                     problem = _jit_problem(layer, tensors, normalized, where, keras)
                 elif kind == "padded":
                     problem = _padding_problem(layer, tensors, normalized, where, keras)
-                elif kind == "fit":
-                    problem = _fit_problem(layer, tensors, normalized, where, keras)
                 elif kind == "behaviour":
                     problem = _behaviour_problem(layer, tensors, normalized, where, keras)
                 else:
@@ -197,6 +223,59 @@ def _problems(request, module, report):
     return []
 
 
+def _tests_problems(request, module, project, report):
+    """The generated tests, run by pytest as in the project, less the
+    distributed ones (a process of their own, tens of seconds): whatever the
+    stages above missed, the tests' own failure is the spec's. Each test is
+    seeded as conftest.py seeds it, so a layer that learns from one draw of
+    its weights and not another fails here as in the tests."""
+    import pytest
+
+    first = [i["sizes"][0] for i in request["normalized"]["inputs"]]
+    where = _where(first, {}, masked=False, masking=False)
+    failures = []
+
+    class Watch:
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtest_setup(self, item):
+            report(f"{where}, in the generated test {item.name}", "computation")
+
+        @pytest.hookimpl(wrapper=True)
+        def pytest_runtest_makereport(self, item, call):
+            made = yield
+            if made.failed and call.excinfo is not None and not failures:
+                failures.append((item.name, call.excinfo.value))
+            return made
+
+    arguments = [
+        "-q",
+        "-m",
+        "not distributed",
+        "-p",
+        "no:cacheprovider",
+        "--capture=sys",
+        f"--rootdir={project}",
+        "-c",
+        str(project / "pytest.ini"),
+        f"--basetemp={project / 'pytest'}",
+        str(project / "tests"),
+    ]
+    status = pytest.main(arguments, plugins=[Watch()])
+    if failures:
+        name, error = failures[0]
+        field, line = _located(error, module, request)
+        located = f"line {line}: " if line else ""
+        return [
+            printable(
+                f"{field}: {located}fails the generated test {name} on inputs {where}: "
+                f"{_reason(error)}"
+            )
+        ]
+    if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return [printable(f"computation: the generated tests do not run ({status.name})")]
+    return []
+
+
 # The kinds of call in which the layer is called once, plainly; of those, the
 # calls on values whose output `_eager_problem` reads.
 _ON_VALUES = ("eager", "sized", "mixed", "training", "mixed training")
@@ -213,8 +292,7 @@ def _variants(normalized, backend):
     against the traced one), with the test's values ("tested", on values
     drawn for the defaults, as the tests draw them), under the mixed_float16
     policy ("mixed"), and
-    in training for a layer that reads `training`; fit() as the tests run
-    it ("fit"); a training step under
+    in training for a layer that reads `training`; a training step under
     jit_compile where the tests run one ("jit": XLA, on TensorFlow and JAX);
     with the steps each read mask masks out filled otherwise ("padded"); and
     for a random or stateful layer, training calls against inference calls
@@ -244,7 +322,6 @@ def _variants(normalized, backend):
     if normalized["reads_training"]:
         yield defaults, examples[0], "training"
         yield {"dtype": _MIXED}, examples[0], "mixed training"
-    yield defaults, examples[0], "fit"
     if backend in ("tensorflow", "jax"):
         yield defaults, examples[0], "jit"
     if normalized["masks_read"]:
@@ -302,48 +379,6 @@ def _shape_problem(layer, tensors, output, traced, where, keras):
         f"has shape {_shape(shape)} (an op whose output shape Keras cannot infer?): "
         "the generated tests hold them to one shape"
     )
-
-
-def _fit_problem(layer, tensors, normalized, where, keras):
-    """fit() as the generated test runs it, on four batches: 5 epochs of
-    Adam(0.01) toward the outputs of a copy of the layer whose trainable
-    weights moved (by 0.5 of a standard normal, then constrained), must
-    change every trainable weight and lower the loss. The layer's initial
-    weights are drawn anew each time, so this is one draw of what the test
-    meets: a layer that diverges (an exp of a wide input) shows."""
-    import numpy as np
-
-    batch = tensors[0].shape[0]
-    rows = [[len(t) * 4, *t.shape[1:]] for t in tensors]
-    x = _inputs(normalized, rows, {}, True, keras)
-    inputs = [keras.Input(shape=i["shape"][1:], dtype=i["dtype"]) for i in normalized["inputs"]]
-    model = keras.Model(inputs, layer(*inputs))
-    teacher = type(layer).from_config(layer.get_config())
-    teacher.build(*[tuple(t.shape) for t in tensors])
-    random = np.random.default_rng(1)
-    for source in layer.weights:
-        value = keras.ops.convert_to_numpy(source)
-        if source.trainable:
-            value = value + 0.5 * random.standard_normal(value.shape).astype(value.dtype)
-        for target, start in ((source, source), (_variable(teacher, source.name), value)):
-            target.assign(source.constraint(start) if source.constraint else start)
-    y = keras.ops.convert_to_numpy(teacher(*x))
-    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
-    trainable = [v for v in layer.weights if v.trainable]
-    before = [keras.ops.convert_to_numpy(v) for v in trainable]
-    loss_before = model.evaluate(x, y, verbose=0)
-    model.fit(x, y, batch_size=batch, epochs=5, verbose=0)
-    loss_after = model.evaluate(x, y, verbose=0)
-    for variable, start in zip(trainable, before, strict=True):
-        if np.array_equal(start, keras.ops.convert_to_numpy(variable)):
-            return f"computation: fit() on inputs {where} leaves trainable weight '{variable.name}' as it was"
-    if trainable and not loss_after < loss_before:
-        return (
-            f"computation: fit() on inputs {where} does not lower the loss "
-            f"({loss_before:.6g} -> {loss_after:.6g}) as the generated test trains the layer: "
-            "5 epochs of Adam(0.01), mean squared error, toward a copy whose weights moved"
-        )
-    return None
 
 
 def _jit_problem(layer, tensors, normalized, where, keras):

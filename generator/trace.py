@@ -33,7 +33,7 @@ from pathlib import Path
 
 from generator import keras_build
 from generator.errors import InputError
-from generator.layer_files import module_source
+from generator.layer_files import module_source, test_source
 from generator.messages import printable
 
 _packages = itertools.count()
@@ -57,8 +57,8 @@ def trace_problems(spec):
     """One-line problems found building `spec`'s layer in Keras, at most one."""
     limits = _limits()
     package = f"_keras_layer_check_{os.getpid()}_{next(_packages)}"
-    source = module_source(spec, package)
-    kept = _KEPT / f"{_digest(source.replace(package, '_'), spec)}.json"
+    source, tests = module_source(spec, package), test_source(spec, package)
+    kept = _KEPT / f"{_digest([text.replace(package, '_') for text in (source, tests)], spec)}.json"
     try:
         return json.loads(kept.read_text("utf-8"))
     except (OSError, ValueError):
@@ -68,6 +68,7 @@ def trace_problems(spec):
         "module_name": spec.module_name,
         "layer_name": spec.layer_name,
         "source": source,
+        "test_source": tests,
         "normalized": spec.normalized,
         "computation": spec.answers["computation"],
     }
@@ -77,10 +78,10 @@ def trace_problems(spec):
     return found
 
 
-def _digest(source, spec):
-    """What the answer depends on: the module, the Lambda it imports, the
-    sizes and values the layer is built with, which Keras runs it, and the
-    code that builds it and words the answer."""
+def _digest(sources, spec):
+    """What the answer depends on: the module and its test, the files they
+    import, the sizes and values the layer is built with, which Keras runs
+    it, and the code that builds it and words the answer."""
     versions = []
     for name in ("keras", "tensorflow", "jax", "torch"):
         try:
@@ -89,9 +90,9 @@ def _digest(source, spec):
             versions.append(f"{name} -")
     code = [
         Path(path).read_text("utf-8")
-        for path in (keras_build.LAMBDA, keras_build.__file__, __file__)
+        for path in (keras_build.LAMBDA, *keras_build.SHARED_TESTS, keras_build.__file__, __file__)
     ]
-    parts = [source, *code, json.dumps(spec.normalized), *versions, *_backend()]
+    parts = [*sources, *code, json.dumps(spec.normalized), *versions, *_backend()]
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -191,7 +192,8 @@ class _Builder:
             if message is not None and "found" in message:
                 return message["found"], True
             if message is not None:
-                at = message
+                # Each stage (a call, a generated test) has the whole limit.
+                at, deadline = message, time.monotonic() + seconds
                 continue
             field, line = at["field"], ""
             if over == "time":

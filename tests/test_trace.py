@@ -250,7 +250,8 @@ UNBUILDABLE = [
             "computation": "return ops.exp(ops.matmul(x, kernel))\n",
             "example_input_shape": [8, 512],
         },
-        "computation: fit() on inputs (8, 512) does not lower the loss",
+        "computation: fails the generated test test_fit_trains_every_trainable_weight on inputs "
+        "(8, 512): fit() did not lower the loss",
     ),
     (
         "test-value-too-small-for-the-ids",
