@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from generator import bounded_yaml
 from generator.errors import InputError
 from generator.spec import SpecError
 
@@ -30,10 +31,10 @@ def package_of(folder):
 
 def _read(path):
     try:
-        settings = yaml.safe_load(path.read_text())
+        settings = bounded_yaml.load(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, NotADirectoryError):
         return {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, bounded_yaml.TooMuch) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise InputError(f"{path}: cannot read: {message}") from None
     return settings if isinstance(settings, dict) else {}

@@ -14,6 +14,7 @@ import jinja2
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
+from generator import bounded_yaml
 from generator.template import COPIER_YML, ROOT
 
 # Copier loads these filters (regex_search, to_json, ...) for every template.
@@ -82,8 +83,10 @@ def cast(question, value):
         return value if value is None else str(value)
     if kind in ("yaml", "json") and isinstance(value, str):
         try:
-            return yaml.safe_load(value) if kind == "yaml" else json.loads(value)
-        except (yaml.YAMLError, ValueError) as error:
+            return bounded_yaml.load(value, question) if kind == "yaml" else json.loads(value)
+        except bounded_yaml.TooMuch as error:
+            raise CastError(str(error)) from None
+        except (yaml.YAMLError, ValueError, RecursionError) as error:
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise CastError(
                 f"{question}: text that is not valid {kind.upper()} ({reason})"

@@ -8,30 +8,17 @@ value is built, so no rule, message or template ever sees it.
 """
 
 import codecs
-import re
-import sys
 from pathlib import Path
 
 import yaml
 
 from generator import rules
+from generator.bounded_yaml import TooMuch, load
 from generator.errors import InputError
 from generator.spec import SpecError
 
-# Specs are a few kilobytes; these bounds are far above any real one.
 MAX_BYTES = 256 * 1024
-MAX_DEPTH = 32
-# Values plus characters of text, counted as if every alias were written out.
-MAX_EXPANDED = 100_000
-# The lowest bound Python may put on int <-> text conversion
-# (`sys.set_int_max_str_digits`, PYTHONINTMAXSTRDIGITS): an int within it can
-# be read and written back in any process, Copier's included.
-MAX_INT_DIGITS = sys.int_info.str_digits_check_threshold
-INT_BOUND = 10**MAX_INT_DIGITS
-
-INT_TAG = "tag:yaml.org,2002:int"
 CONTAINERS = {list: "list", dict: "mapping", set: "set"}
-SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 # Longest first: UTF-32-LE's mark starts with UTF-16-LE's.
 BYTE_ORDER_MARKS = (
@@ -58,7 +45,7 @@ def read_answers(path):
         raise InputError(f"{path}: larger than {MAX_BYTES // 1024} KiB; a spec is a few KiB")
     text = _decode(path, data)
     try:
-        answers = _load(text)
+        answers = load(text)
     except yaml.reader.ReaderError as error:
         line = text[: error.position].count("\n") + 1
         raise InputError(
@@ -67,23 +54,10 @@ def read_answers(path):
         ) from None
     except yaml.YAMLError as error:
         raise InputError(f"{path}: invalid YAML{_where(error)}: {_problem(error)}") from None
-    except _TooMuch as error:
+    except TooMuch as error:
         raise InputError(str(error)) from None
     _refuse_containers_for_text(answers)
     return answers
-
-
-def _load(text):
-    """`yaml.safe_load`, with the document measured before it is built."""
-    loader = _BoundedLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _Bounds().check(node, None)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
 
 
 def _decode(path, data):
@@ -108,122 +82,6 @@ def _where(error):
 
 def _problem(error):
     return getattr(error, "problem", None) or str(error).splitlines()[0]
-
-
-class _TooMuch(Exception):
-    """A spec over one of the bounds (a one-line message naming the field)."""
-
-
-class _BoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, bounded in depth while it composes (its composer
-    recurses once per level)."""
-
-    def __init__(self, stream):
-        super().__init__(stream)
-        self.depth = 0
-
-    def compose_node(self, parent, index):
-        if self.depth >= MAX_DEPTH:
-            raise yaml.composer.ComposerError(
-                None, None, f"nested deeper than {MAX_DEPTH} levels", self.peek_event().start_mark
-            )
-        self.depth += 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-    def construct_object(self, node, deep=False):
-        """Any value YAML's own constructors fail on (`!!int abc`, a date
-        that does not exist) is invalid YAML at its line, not a crash."""
-        try:
-            return super().construct_object(node, deep)
-        except yaml.YAMLError:
-            raise
-        except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError):
-            tag = node.tag.rsplit(":", 1)[-1]
-            raise yaml.constructor.ConstructorError(
-                None, None, f"the value is not a valid {tag}", node.start_mark
-            ) from None
-
-
-class _Bounds:
-    """What the composed document would expand to, worked out without
-    expanding it: each node is measured once, an alias reuses the measure."""
-
-    def __init__(self):
-        self.measured = {}  # id(node) -> (size, depth)
-        self.open = set()  # ids of nodes being measured: meeting one is a cycle
-
-    def check(self, node, field):
-        """(size, depth) of the node; `field` is its path (None: the root)."""
-        key = id(node)
-        if key in self.measured:
-            return self.measured[key]
-        if key in self.open:
-            raise _TooMuch(
-                f"{field or 'spec'}: a YAML alias refers to the value that contains it "
-                f"(line {node.start_mark.line + 1}); a spec cannot be recursive"
-            )
-        self.open.add(key)
-        if isinstance(node, yaml.ScalarNode):
-            size, depth = 1 + len(node.value), 0
-            if SURROGATE.search(node.value):
-                raise _TooMuch(
-                    f"{field or 'spec'}: holds a lone surrogate (line {node.start_mark.line + 1}), "
-                    "which is not text in any encoding"
-                )
-            if node.tag == INT_TAG and _too_long(node.value):
-                raise _TooMuch(
-                    f"{field or 'spec'}: an int of over {MAX_INT_DIGITS} digits "
-                    f"(line {node.start_mark.line + 1}); no spec needs one"
-                )
-        else:
-            size, depth = 1, 0
-            for child, where in self._children(node, field):
-                child_size, child_depth = self.check(child, where)
-                size += child_size
-                depth = max(depth, child_depth + 1)
-        self.open.discard(key)
-        line = node.start_mark.line + 1
-        if size > MAX_EXPANDED:
-            raise _TooMuch(
-                f"{field or 'spec'}: expands to over {MAX_EXPANDED:,} values and characters "
-                f"through YAML aliases (line {line}); a spec is a few kilobytes"
-            )
-        if depth > MAX_DEPTH:
-            raise _TooMuch(
-                f"{field or 'spec'}: nested deeper than {MAX_DEPTH} levels through YAML aliases (line {line})"
-            )
-        self.measured[key] = size, depth
-        return size, depth
-
-    @staticmethod
-    def _children(node, field):
-        if isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                yield item, f"{field}[{i}]"
-            return
-        for key, value in node.value:
-            name = key.value if isinstance(key, yaml.ScalarNode) else "?"
-            where = name if field is None else f"{field}.{name}"
-            yield key, where
-            yield value, where
-
-
-def _too_long(int_text):
-    """Whether a YAML int (`-1_000`, `0x1f`, `017`, `0b101`, `1:30`) has more
-    decimal digits than MAX_INT_DIGITS, found without `int()` on decimal
-    text, which the very limit refuses."""
-    digits = int_text.replace("_", "").lstrip("+-")
-    if digits[:2] in ("0b", "0x") or (digits.startswith("0") and digits.isdigit()):
-        base = {"0b": 2, "0x": 16}.get(digits[:2], 8)
-        try:  # no limit for these bases: int() is linear in the digits
-            return abs(int(digits[2:] if base != 8 else digits, base)) >= INT_BOUND
-        except ValueError:  # not an int at all: construction says so, at its line
-            return False
-    # Decimal or base 60: each digit at most multiplies the value by ten.
-    return sum(c.isdigit() for c in digits) > MAX_INT_DIGITS
 
 
 def _text_questions():

@@ -20,6 +20,7 @@ import copier
 import yaml
 from packaging.version import InvalidVersion, Version
 
+from generator import bounded_yaml
 from generator.errors import InputError
 from generator.project import ANSWERS, git, in_project, layers, uncommitted
 from generator.spec import SpecError, built
@@ -103,8 +104,8 @@ def update_layer(root, name, releases):
     answers_path = ANSWERS / name
     spec_path = Path("specs") / name
     try:
-        recorded = yaml.safe_load((root / answers_path).read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        recorded = bounded_yaml.load((root / answers_path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, bounded_yaml.TooMuch) as error:
         return Outcome(module, "failed", f"{answers_path}: cannot read: {error}".splitlines()[0])
     if not isinstance(recorded, dict) or not recorded.get("_src_path"):
         return Outcome(module, "failed", f"{answers_path}: records no template (_src_path)")
@@ -173,7 +174,7 @@ def update_layer(root, name, releases):
         return Outcome(module, "unchanged")
     git(root, "add", "--all", ".")
     git(root, *COMMITTER, "commit", "--quiet", "--no-verify", "-m", f"update --all: {module}")
-    now = yaml.safe_load((root / answers_path).read_text()).get("_commit")
+    now = bounded_yaml.load((root / answers_path).read_text(encoding="utf-8")).get("_commit")
     moved = (
         [f"template {recorded.get('_commit')} -> {now}"] if now != recorded.get("_commit") else []
     )

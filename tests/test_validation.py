@@ -8,6 +8,7 @@ say the same thing, so the two rule sets cannot drift apart.
 
 import ast
 import copy
+import json
 import math
 
 import pytest
@@ -15,7 +16,7 @@ import yaml
 
 from generator.cli import main
 from generator.spec import with_defaults
-from rendering import render
+from rendering import REPO, render
 
 DEFAULT_WEIGHTS = with_defaults({})["weights"]
 
@@ -310,6 +311,21 @@ BAD = [
     ("input-high-missing", {"inputs": [ids(high=None)]}, "inputs[0].high"),
     ("input-high-one", {"inputs": [ids(high=1)]}, "inputs[0].high"),
     ("input-high-unknown-name", {"inputs": [ids(high="vocab")]}, "inputs[0].high"),
+    # Example values are drawn into the input's dtype.
+    ("input-high-past-int32", {"inputs": [ids(high=2**31 + 1)]}, "inputs[0].high"),
+    # A float built from an int past the floats (the test value halves it).
+    (
+        "hyper-float-past-floats",
+        {"hyperparameters": units(type="float", default=10**400)},
+        "hyperparameters[0].default",
+    ),
+    (
+        "config-number-past-floats",
+        {"weights": kernel(regularizer={"class_name": "L2", "config": {"l2": 10**400}})},
+        "weights[0].regularizer.config.l2",
+    ),
+    # tests/ is on the project's import path, with the shared checks in it.
+    ("package-shadows-a-shared-check", {"package_name": "behaviour_checks"}, "package_name"),
     (
         "dim-unknown-input",
         {"inputs": [query()], "weights": kernel(shape=["key.shape[-1]", "units"])},
@@ -460,6 +476,14 @@ def test_check_refuses_what_only_python_can_see(tmp_path, capsys, answers, field
 
 def test_the_table_is_large():
     assert len(BAD) >= 30
+
+
+def test_no_package_name_can_shadow_a_shared_check():
+    """The project's tests/ is on its import path: a package named like a
+    module there would shadow it, or be shadowed."""
+    vocabulary = json.loads((REPO / "generator/includes/vocabulary.json").read_text())
+    shared = {path.stem for path in (REPO / "template/tests").glob("*.py")}
+    assert shared <= set(vocabulary["PROJECT_MODULES"])
 
 
 GOOD = [
