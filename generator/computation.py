@@ -220,6 +220,12 @@ def _problem(node, own, global_names):
             return f"{node.id!r} is not allowed: use ops (keras.ops) and plain Python"
         if node.id.startswith("__"):
             return f"{node.id!r} is not allowed: dunder names reach around the no-imports rule"
+    if _unseeded_draw(node):
+        return (
+            f"keras.random.{node.func.attr} draws without seed=: pass seed=seed_generator "
+            "(random: true), as Keras's own layers draw; an unseeded draw cannot be "
+            "reproduced, and under tf.distribute it makes a variable in every step"
+        )
     if not own:
         return None
     if isinstance(node, (ast.Yield, ast.YieldFrom)):
@@ -229,6 +235,21 @@ def _problem(node, own, global_names):
     if isinstance(node, ast.Return) and type(node.value) in NOT_A_TENSOR:
         return f"returns {NOT_A_TENSOR[type(node.value)]}; the layer's output is one tensor"
     return None
+
+
+def _unseeded_draw(node):
+    """A call `keras.random.F(...)` (F a draw, not the SeedGenerator) without seed=."""
+    function = getattr(node, "func", None)
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(function, ast.Attribute)
+        and function.attr != "SeedGenerator"
+        and isinstance(function.value, ast.Attribute)
+        and function.value.attr == "random"
+        and isinstance(function.value.value, ast.Name)
+        and function.value.value.id == "keras"
+        and not any(keyword.arg in ("seed", None) for keyword in node.keywords)
+    )
 
 
 def _spellings(code):

@@ -48,7 +48,9 @@ def new(spec, dest, template=None):
         _run(
             copier.run_copy,
             str(template or source.ROOT),
-            str(dest),
+            # Resolved: Copier refuses to read the project's own files
+            # (_external_data) through a path with `..` or a link in it.
+            str(dest.resolve()),
             data=spec.answers,
             vcs_ref="HEAD" if not template and source.is_checkout() else None,
             defaults=True,
@@ -94,7 +96,7 @@ def update(spec, project):
     try:
         _run(
             copier.run_update,
-            str(project),
+            str(project.resolve()),
             data=spec.answers,
             answers_file=str(answers),
             defaults=True,
@@ -147,5 +149,6 @@ def _run(function, *args, **kwargs):
     try:
         function(*args, **kwargs)
     except (copier.errors.CopierError, ValueError, OSError) as error:
+        # Copier's first line says what failed; the rest, how it could be allowed.
         lines = str(error).strip().splitlines() or [type(error).__name__]
-        raise InputError(f"copier: {lines[-1]}") from None
+        raise InputError(f"copier: {lines[0]}") from None

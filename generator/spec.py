@@ -18,6 +18,10 @@ _NORMALIZED = (
 )
 
 
+_UNKNOWN = (
+    "{% from 'generator/includes/rules.jinja' import unknown_questions %}"
+    "{% set errors = [] %}{{ unknown_questions(errors, keys) }}{{ errors | join('\\n') }}"
+)
 _VISIBLE = (
     "{% from 'generator/includes/rules.jinja' import visible_names, output_mask_names with context %}"
     "{{ visible_names() if field == 'computation' else output_mask_names() }}"
@@ -126,12 +130,7 @@ def parse(answers):
     """Validate raw answers; return a ``Spec`` or raise ``SpecError``."""
     if not isinstance(answers, dict):
         raise SpecError([f"spec: must be a mapping of answers, not {_kind(answers)}"])
-    known = asked()
-    unknown = [
-        f"{key}: unknown question (known: {', '.join(sorted(known))})"
-        for key in answers
-        if key not in known
-    ]
+    unknown = rules.render(_UNKNOWN, {"keys": list(answers)}).splitlines()
     try:
         full = with_defaults(answers)
     except rules.CastError as error:

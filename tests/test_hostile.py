@@ -78,6 +78,17 @@ BAD_FILES = [
         "weights[0].shape: a YAML alias refers to",
     ),
     ("nested-10000-deep", f"description: {nested(10_000)}\n", "spec.yml: invalid YAML (line 1"),
+    # Text given for a YAML question is YAML too, read with the same bounds.
+    (
+        "nested-in-text-for-a-yaml-question",
+        f'weights: "{nested(5_000)}"\n',
+        "weights: text that is not valid YAML (nested deeper than 32 levels)",
+    ),
+    (
+        "alias-bomb-in-text-for-a-yaml-question",
+        "hyperparameters: |\n  " + alias_bomb(9, field="x"),
+        "hyperparameters.x[4]: holds over 100,000 values",
+    ),
     (
         "nested-block-200-deep",
         "weights:\n" + "".join("  " * i + "-\n" for i in range(1, 200)),

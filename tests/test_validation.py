@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from generator.cli import main
-from generator.spec import with_defaults
+from generator.spec import asked, with_defaults
 from rendering import REPO, render
 
 DEFAULT_WEIGHTS = with_defaults({})["weights"]
@@ -324,6 +324,24 @@ BAD = [
         {"weights": kernel(regularizer={"class_name": "L2", "config": {"l2": 10**400}})},
         "weights[0].regularizer.config.l2",
     ),
+    (
+        "input-high-hyper-below-2",
+        {"hyperparameters": units(name="vocab", default=1), "inputs": [ids(high="vocab")]},
+        "inputs[0].high",
+    ),
+    (
+        "dim-batch-axis-from-the-end",
+        {"weights": kernel(shape=["input_shape[-3]", "units"]), "example_input_shape": [4, 5, 6]},
+        "example_input_shape",
+    ),
+    (
+        "str-default-yaml-bool",
+        {"hyperparameters": units(type="str", default=True)},
+        "hyperparameters[0].default",
+    ),
+    # Copier would take the default without a word.
+    ("misspelt-question", {"weigths": DEFAULT_WEIGHTS}, "weigths"),
+    ("computed-answer-given", {"spec": {"forward": "forward"}}, "spec"),
     # tests/ is on the project's import path, with the shared checks in it.
     ("package-shadows-a-shared-check", {"package_name": "behaviour_checks"}, "package_name"),
     (
@@ -417,6 +435,11 @@ BAD = [
 # What only Python can check: the computation parsed, and unknown questions.
 BAD_FOR_CLI_ONLY = [
     ("computation-syntax", {"computation": "return x +\n"}, "computation: line 1"),
+    (
+        "computation-unseeded-draw",
+        {"computation": "y = keras.random.dropout(x, 0.1)\n" + DEFAULT_RETURN.replace("x,", "y,")},
+        "computation: line 1: keras.random.dropout draws without seed=",
+    ),
     ("computation-undefined-name", {"computation": "return np.tanh(x)\n"}, "computation"),
     (
         "computation-imports",
@@ -478,6 +501,11 @@ def test_the_table_is_large():
     assert len(BAD) >= 30
 
 
+def test_the_rules_know_the_questions_copier_asks():
+    vocabulary = json.loads((REPO / "generator/includes/vocabulary.json").read_text())
+    assert vocabulary["QUESTIONS"] == sorted(asked())
+
+
 def test_no_package_name_can_shadow_a_shared_check():
     """The project's tests/ is on its import path: a package named like a
     module there would shadow it, or be shadowed."""
@@ -508,6 +536,9 @@ GOOD = [
         },
     ),
     ("mapping-with-no-config", {"weights": kernel(initializer={"class_name": "Orthogonal"})}),
+    ("return-after-a-semicolon", {"computation": "y = x * 2.0; " + DEFAULT_RETURN}),
+    # Python and the template both break lines at a carriage return.
+    ("carriage-return-line-breaks", {"computation": "y = x * 2.0\r" + DEFAULT_RETURN}),
     # The default computation of a random layer with a state weight.
     ("random-and-state-defaults", {"random": True, "weights": state()}),
 ]
