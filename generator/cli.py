@@ -68,11 +68,26 @@ def update(args):
     from generator import render
 
     spec = load(args.spec, project=args.project)
+    _refuse_another_spec_file(spec, Path(args.spec), Path(args.project))
     changed = render.update(spec, Path(args.project))
     print(f"regenerated {spec.layer_name} in {args.project}:")
     for path in changed or ["(no file changed)"]:
         print(f"  {path}")
     print(f"test it: {run_tests(args.project)}")
+
+
+def _refuse_another_spec_file(spec, path, project):
+    """The layer's spec file is its truth (update --all reads it), and Copier
+    never writes it again: an update from another file that says otherwise
+    would leave it stale, and the next update --all would undo this one."""
+    own = project / "specs" / f"{spec.module_name}.yml"
+    if not own.is_file() or own.resolve() == path.resolve():
+        return
+    if load(own, project=project, quick=True).answers != spec.answers:
+        raise InputError(
+            f"{own}: is layer {spec.module_name}'s spec, and {path} says otherwise: "
+            f"put the change in {own}, commit, and run: python -m generator update {own} {project}"
+        )
 
 
 def update_every_layer(args):

@@ -75,7 +75,11 @@ def serve():
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     os.environ.pop("PYTEST_ADDOPTS", None)
     try:
-        import keras  # noqa: F401 - the cost this process is kept for
+        # Keras is the cost this process is kept for; the generated tests,
+        # which run here last, import h5py and pytest too.
+        import h5py  # noqa: F401
+        import keras  # noqa: F401
+        import pytest  # noqa: F401
     except ImportError as error:
         send({"missing": str(error)})
         return

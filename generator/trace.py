@@ -222,7 +222,8 @@ class _Builder:
         self.stop()
         if message is not None:
             raise InputError(
-                f"building the layer needs Keras and a backend ({message['missing']}): "
+                f"building and testing the layer needs Keras, a backend, pytest and h5py "
+                f"({message['missing']}): "
                 "pip install 'keras-layer-template[run]'; check --quick checks the rules alone"
             )
         if over == "memory":

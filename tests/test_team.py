@@ -419,3 +419,63 @@ def test_a_template_only_update_does_not_drop_a_spec_edit(team):
     )
     assert "Validation error" in line
     assert state(team) == before
+
+
+def test_a_copy_over_another_layers_module_is_refused(template, team):
+    """Copier never writes a layer's spec file again: a new layer given an
+    existing layer's module would leave that file describing the old one."""
+    before = state(team)
+    line = refused(
+        run(
+            "copier",
+            "copy",
+            "--defaults",
+            "--overwrite",
+            "-d",
+            "layer_name=OtherGate",
+            "-d",
+            "module_name=sequence_gate",
+            str(template),
+            ".",
+            cwd=team,
+        ),
+        "specs/sequence_gate.yml",
+        "layer_name",
+        "choose another module_name",
+    )
+    assert "Validation error" in line
+    assert state(team) == before
+
+
+def test_a_copier_update_cannot_rename_a_layer(team):
+    edit_spec(team, "sequence_gate", module_name="seq_gate")
+    commit_all(team, "rename in the spec")
+    before = state(team)
+    refused(
+        run(
+            "copier",
+            "update",
+            "-a",
+            ".copier-answers/sequence_gate.yml",
+            "--defaults",
+            "--data-file",
+            "specs/sequence_gate.yml",
+            cwd=team,
+        ),
+        "module_name: 'seq_gate' is not the layer of .copier-answers/sequence_gate.yml",
+        "cannot rename a layer",
+    )
+    assert state(team) == before
+
+
+def test_a_misspelt_answer_is_refused_by_copier_as_by_check(template, team, tmp_path):
+    spec = tmp_path / "typo.yml"
+    spec.write_text(yaml.safe_dump({"layer_name": "Typo", "weigths": []}))
+    before = state(team)
+    line = refused(
+        run("copier", "copy", "--defaults", "--data-file", str(spec), str(template), ".", cwd=team),
+        "weigths: unknown question",
+    )
+    proc = run("generator", "check", "--quick", str(spec), cwd=team)
+    assert proc.returncode == 2 and proc.stderr.splitlines()[0] in line, proc.stderr
+    assert state(team) == before

@@ -453,7 +453,7 @@ def test_without_keras_check_says_what_to_install(tmp_path):
 
     proc = check()
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
-    assert proc.stderr.startswith("building the layer needs Keras and a backend (No module")
+    assert proc.stderr.startswith("building and testing the layer needs Keras, a backend, pytest")
     assert "keras-layer-template[run]" in proc.stderr
     assert check("--quick").stdout.startswith("ok: ")
 

@@ -147,13 +147,18 @@ def generator_cli(*args):
 
 def test_generator_update_finds_the_answers_file(template, tmp_path):
     project = new_project(template, tmp_path)
-    spec = tmp_path / "new.yml"
-    spec.write_text(yaml.safe_dump(new_spec()))
-    (project / "scratch.txt").write_text("not committed")
+    elsewhere = tmp_path / "new.yml"
+    elsewhere.write_text(yaml.safe_dump(new_spec()))
+    # The layer's spec file is its truth, which Copier never writes again.
+    foreign = generator_cli("update", str(elsewhere), str(project))
+    assert foreign.returncode == 2 and len(foreign.stderr.splitlines()) == 1, foreign.stderr
+    assert foreign.stderr.startswith(f"{project / 'specs' / 'scaled_dense.yml'}: is layer")
+    spec = project / "specs" / "scaled_dense.yml"
+    spec.write_text(elsewhere.read_text())
     dirty = generator_cli("update", str(spec), str(project))
     assert dirty.returncode == 2 and "uncommitted changes" in dirty.stderr
     assert len(dirty.stderr.splitlines()) == 1
-    (project / "scratch.txt").unlink()
+    commit_all(project, "the spec changed")
 
     proc = generator_cli("update", str(spec), str(project))
     assert proc.returncode == 0, proc.stderr
