@@ -19,15 +19,21 @@ from generator.spec_file import read_answers
 EXIT_OK, EXIT_BUG, EXIT_PROBLEM, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def load(path, project=None, quick=False):
+def load(path, project=None, quick=False, backends=None):
     """The spec in a YAML file, validated; headed for the existing project
     in folder `project`, it takes (and must keep) the project's package."""
     answers = read_answers(path)
-    return built(answers if project is None else in_project(answers, project), quick=quick)
+    answers = answers if project is None else in_project(answers, project)
+    return built(answers, quick=quick, backends=backends)
 
 
 def check(args):
-    spec = load(args.spec, quick=args.quick)
+    backends = None
+    if args.backends is not None:
+        from generator.trace import backends_named
+
+        backends = backends_named(args.backends)
+    spec = load(args.spec, quick=args.quick, backends=backends)
     print(f"ok: {spec.summary()}")
 
 
@@ -136,6 +142,12 @@ def parser():
         action="store_true",
         help="the rules only, as Copier's prompt checks them: skip building the layer "
         "in Keras, which catches shape errors but takes seconds",
+    )
+    command.add_argument(
+        "--backends",
+        metavar="NAMES",
+        help="build and test the layer on each of these Keras backends (tensorflow,jax,torch; "
+        "all: those installed), as the project's CI tests it; default: the one Keras uses",
     )
     command.set_defaults(run=check)
     command = commands.add_parser(

@@ -141,15 +141,16 @@ def parse(answers):
     return Spec(full, json.loads(rules.render(_NORMALIZED, full)))
 
 
-def built(answers, quick=False):
+def built(answers, quick=False, backends=None):
     """`parse`, then (unless `quick`) the layer built in Keras on symbolic
-    inputs, as its generated test builds it (``generator/trace.py``): what
-    `check`, `new` and `update` accept, their tests pass."""
+    inputs, as its generated test builds it, and its generated tests run
+    (``generator/trace.py``), on `backends` if given: what `check`, `new` and
+    `update` accept, their tests pass."""
     spec = parse(answers)
     if not quick:
         from generator.trace import trace_problems
 
-        found = trace_problems(spec)
+        found = trace_problems(spec, backends)
         if found:
             raise SpecError(found)
     return spec

@@ -18,6 +18,7 @@ templates, so an unchanged spec is not built again.
 
 import atexit
 import hashlib
+import importlib.util
 import itertools
 import json
 import os
@@ -37,6 +38,7 @@ from generator.layer_files import module_source, test_source
 from generator.messages import printable
 
 _packages = itertools.count()
+BACKENDS = ("tensorflow", "jax", "torch")
 _KEPT = Path(tempfile.gettempdir()) / f"keras-layer-check-{os.getuid()}"
 # Limits on building one layer, once Keras is imported: the generated test
 # builds it at the same sizes in far less (seconds, at most a few hundred MB
@@ -53,12 +55,39 @@ _POLL_SECONDS = 0.05
 _ASK_SECONDS = 1.0
 
 
-def trace_problems(spec):
-    """One-line problems found building `spec`'s layer in Keras, at most one."""
+def trace_problems(spec, backends=None):
+    """One-line problems found building `spec`'s layer in Keras, at most one:
+    on the backend Keras is set to use or, given `backends`, on each of them
+    in turn, the problem then naming its backend."""
     limits = _limits()
+    for backend in backends or [None]:
+        found = _problems_on(spec, backend, limits)
+        if found and backend:
+            return [found[0].replace(": ", f": [{backend}] ", 1)]
+        if found:
+            return found
+    return []
+
+
+def backends_named(text):
+    """The backends `--backends` names: a comma list, or `all` (those installed)."""
+    if text.strip() == "all":
+        return [name for name in BACKENDS if importlib.util.find_spec(name)]
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in BACKENDS]
+    if unknown or not names:
+        raise InputError(
+            f"--backends: {unknown[0] if unknown else text!r} is not a Keras backend "
+            f"({', '.join(BACKENDS)}, or all: those installed)"
+        )
+    return list(dict.fromkeys(names))
+
+
+def _problems_on(spec, backend, limits):
     package = f"_keras_layer_check_{os.getpid()}_{next(_packages)}"
     source, tests = module_source(spec, package), test_source(spec, package)
-    kept = _KEPT / f"{_digest([text.replace(package, '_') for text in (source, tests)], spec)}.json"
+    sources = [text.replace(package, "_") for text in (source, tests)]
+    kept = _KEPT / f"{_digest(sources, spec, backend)}.json"
     try:
         return json.loads(kept.read_text("utf-8"))
     except (OSError, ValueError):
@@ -72,13 +101,13 @@ def trace_problems(spec):
         "normalized": spec.normalized,
         "computation": spec.answers["computation"],
     }
-    found, keep = _builder().build(request, limits)
+    found, keep = _builder(backend).build(request, limits)
     if keep:
         _keep(kept, found)
     return found
 
 
-def _digest(sources, spec):
+def _digest(sources, spec, backend):
     """What the answer depends on: the module and its test, the files they
     import, the sizes and values the layer is built with, which Keras runs
     it, and the code that builds it and words the answer."""
@@ -92,14 +121,16 @@ def _digest(sources, spec):
         Path(path).read_text("utf-8")
         for path in (keras_build.LAMBDA, *keras_build.SHARED_TESTS, keras_build.__file__, __file__)
     ]
-    parts = [*sources, *code, json.dumps(spec.normalized), *versions, *_backend()]
+    parts = [*sources, *code, json.dumps(spec.normalized), *versions, *_backend(backend)]
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _backend():
-    """What picks the Keras backend: the environment and keras.json."""
+def _backend(named=None):
+    """What picks the Keras backend: the one named, or the environment, and
+    keras.json."""
     config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
-    return [os.environ.get("KERAS_BACKEND", ""), config.read_text() if config.is_file() else ""]
+    chosen = named or os.environ.get("KERAS_BACKEND", "")
+    return [chosen, config.read_text() if config.is_file() else ""]
 
 
 def _keep(path, found):
@@ -136,18 +167,21 @@ _SERVE = (
     "import sys; folder = sys.argv[1]; sys.path[0:1] = [] if folder in sys.path[1:] else [folder]; "
     "from generator.keras_build import serve; serve()"
 )
-_current = None
+# By the backend named (none: the one Keras is set to use).
+_builders = {}
 
 
-def _builder():
-    """The building process, started on first use and again whenever the
-    backend settings have changed or the last one was stopped."""
-    global _current
-    if _current is None or not _current.serves(_backend()):
-        if _current is not None:
-            _current.stop()
-        _current = _Builder(_backend())
-    return _current
+def _builder(named=None):
+    """The building process for a backend, started on first use and again
+    whenever the backend settings have changed or the last one was stopped."""
+    settings = _backend(named)
+    key = named or ""
+    current = _builders.get(key)
+    if current is None or not current.serves(settings):
+        if current is not None:
+            current.stop()
+        _builders[key] = _Builder(settings)
+    return _builders[key]
 
 
 class _Builder:
@@ -156,8 +190,10 @@ class _Builder:
     def __init__(self, backend):
         self.backend = backend
         self.errors = tempfile.TemporaryFile()
+        chosen = {"KERAS_BACKEND": backend[0]} if backend[0] else {}
         self.process = subprocess.Popen(
             [sys.executable, "-c", _SERVE, str(Path(keras_build.__file__).parent.parent)],
+            env=os.environ | chosen,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.errors,
@@ -271,12 +307,11 @@ class _Builder:
         return f" (exit status {self.process.returncode}{': ' + last[:200] if last else ''})"
 
     def stop(self):
-        global _current
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-        if _current is self:
-            _current = None
+        for key in [key for key, builder in _builders.items() if builder is self]:
+            del _builders[key]
 
 
 def _resident(pid):

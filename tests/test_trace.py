@@ -306,7 +306,7 @@ CHECK_AND_TELL = """
 import sys
 from generator import cli, trace
 status = cli.main(["check", sys.argv[1]])
-print("built" if trace._current else "kept")
+print("built" if trace._builders else "kept")
 sys.exit(status)
 """
 
@@ -465,3 +465,41 @@ def test_a_limit_keras_alone_passes_is_named(tmp_path):
     spec.write_text("layer_name: Limited\n", encoding="utf-8")
     proc, _, _ = check_process(spec, KERAS_LAYER_CHECK_GIB="0.05", TMPDIR=str(tmp_path))
     refused(proc, "building the layer: importing Keras took more than 0.05 GiB")
+
+
+# JAX runs without 64-bit ints: an int64 input arrives as int32 there.
+ONE_BACKEND_ONLY = {
+    "hyperparameters": [{"name": "buckets", "type": "int", "default": 16}],
+    "inputs": [{"name": "ids", "shape": [4, 6], "dtype": "int64", "high": 1000000}],
+    "weights": [{"name": "table", "shape": ["buckets", 4]}],
+    "computation": "h = ops.mod(ids * 2654435761, buckets)\nreturn ops.take(table, h, axis=0)\n",
+}
+
+
+def test_backends_named_are_each_checked(tmp_path):
+    """The project's CI tests every backend: a layer that only fails on one
+    is refused when that one is named, and the problem names it."""
+    environment = os.environ | {"KERAS_BACKEND": "tensorflow"}
+    spec = tmp_path / "spec.yml"
+    spec.write_text(yaml.safe_dump(ONE_BACKEND_ONLY), encoding="utf-8")
+
+    def check_on(*options):
+        return subprocess.run(
+            [sys.executable, "-m", "generator", "check", *options, str(spec)],
+            cwd=REPO,
+            env=environment,
+            capture_output=True,
+            text=True,
+        )
+
+    assert check_on().returncode == 0
+    proc = check_on("--backends", "tensorflow,jax")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("computation: [jax] line 1: fails on inputs (None, 6): "), (
+        proc.stderr
+    )
+    proc = check_on("--backends", "theano")
+    assert proc.returncode == 2 and proc.stderr == (
+        "--backends: 'theano' is not a Keras backend (tensorflow, jax, torch, or all: those "
+        "installed)\n"
+    )
