@@ -441,21 +441,22 @@ def test_without_keras_check_says_what_to_install(tmp_path):
     spec = tmp_path / "spec.yml"
     spec.write_text("layer_name: NoKeras\n", encoding="utf-8")
     environment = os.environ | {"PYTHONPATH": str(shadow.parent), "TMPDIR": str(tmp_path)}
-
-    def check(*options):
-        return subprocess.run(
-            [sys.executable, "-m", "generator", "check", *options, str(spec)],
-            cwd=REPO,
-            env=environment,
-            capture_output=True,
-            text=True,
-        )
-
-    proc = check()
+    proc = check_command(spec, environment)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith("building and testing the layer needs Keras, a backend, pytest")
     assert "keras-layer-template[run]" in proc.stderr
-    assert check("--quick").stdout.startswith("ok: ")
+    assert check_command(spec, environment, "--quick").stdout.startswith("ok: ")
+
+
+def check_command(spec, environment, *options):
+    """`python -m generator check` as a user runs it, in `environment`."""
+    return subprocess.run(
+        [sys.executable, "-m", "generator", "check", *options, str(spec)],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_a_limit_keras_alone_passes_is_named(tmp_path):
@@ -482,23 +483,13 @@ def test_backends_named_are_each_checked(tmp_path):
     environment = os.environ | {"KERAS_BACKEND": "tensorflow"}
     spec = tmp_path / "spec.yml"
     spec.write_text(yaml.safe_dump(ONE_BACKEND_ONLY), encoding="utf-8")
-
-    def check_on(*options):
-        return subprocess.run(
-            [sys.executable, "-m", "generator", "check", *options, str(spec)],
-            cwd=REPO,
-            env=environment,
-            capture_output=True,
-            text=True,
-        )
-
-    assert check_on().returncode == 0
-    proc = check_on("--backends", "tensorflow,jax")
+    assert check_command(spec, environment).returncode == 0
+    proc = check_command(spec, environment, "--backends", "tensorflow,jax")
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith("computation: [jax] line 1: fails on inputs (None, 6): "), (
         proc.stderr
     )
-    proc = check_on("--backends", "theano")
+    proc = check_command(spec, environment, "--backends", "theano")
     assert proc.returncode == 2 and proc.stderr == (
         "--backends: 'theano' is not a Keras backend (tensorflow, jax, torch, or all: those "
         "installed)\n"
