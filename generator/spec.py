@@ -130,7 +130,10 @@ def parse(answers):
     """Validate raw answers; return a ``Spec`` or raise ``SpecError``."""
     if not isinstance(answers, dict):
         raise SpecError([f"spec: must be a mapping of answers, not {_kind(answers)}"])
-    unknown = rules.render(_UNKNOWN, {"keys": list(answers)}).splitlines()
+    # The rules word it; most specs answer nothing else, and need no render.
+    asked_keys = set(asked())
+    others = [key for key in answers if key not in asked_keys]
+    unknown = rules.render(_UNKNOWN, {"keys": others}).splitlines() if others else []
     try:
         full = with_defaults(answers)
     except rules.CastError as error:
