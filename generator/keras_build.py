@@ -43,6 +43,8 @@ _NODE = re.compile(r"\{\{node ([^}]+)\}\}[^']*")
 _FUNCTION = re.compile(r"\{\{function_node [^}]*\}\}\s*")
 # XLA names the graph it could not compile with its whole configuration.
 _GRAPH = re.compile(r" __inference\S*\[[^\]]*\]")
+# TensorFlow ends an eager op's error with the name it was given: none.
+_NO_NAME = re.compile(r"\s+name:\s*$")
 _LONGEST = 240
 _MIXED = "mixed_float16"
 _SEED = 7  # template/tests/behaviour_checks.py's
@@ -78,11 +80,13 @@ def serve():
         # Keras is the cost this process is kept for; the generated tests,
         # which run here last, import h5py and pytest too.
         import h5py  # noqa: F401
-        import keras  # noqa: F401
+        import keras
         import pytest  # noqa: F401
     except ImportError as error:
         send({"missing": str(error)})
         return
+    # Keras cuts its own frames from tracebacks; `_initializing` reads them.
+    keras.config.disable_traceback_filtering()
     send({"ready": True})
     for line in sys.stdin:
         request = json.loads(line)
@@ -177,6 +181,9 @@ def _problems(request, module, report):
     import keras
 
     normalized = request["normalized"]
+    problem = _arguments_problem(normalized, report, keras)
+    if problem:
+        return [problem]
     layer_class = getattr(module, request["layer_name"])
     traced = {}  # symbolic output shape by input shapes, default hyperparameters
     for settings, shapes, kind in _variants(normalized, keras.backend.backend()):
@@ -410,6 +417,36 @@ def _jit_problem(layer, tensors, normalized, where, keras):
             return _loss(layer.stateless_call(values, frozen, *inputs, **training)[0], keras)
 
         jax.jit(jax.grad(loss))([v.value for v in trainable], tensors)
+    return None
+
+
+def _arguments_problem(normalized, report, keras):
+    """Each weight's initializer, regularizer and constraint, made by Keras
+    as the layer's constructor makes them, and the initializer run at the
+    weight's size: a Keras object the answers configure wrongly (`Constant`
+    without its `value`, a value of another shape, `Orthogonal` for a
+    vector) is the argument's fault, not the computation's."""
+    for index, weight in enumerate(normalized["weights"]):
+        shape = tuple(weight["sizes"])
+        for argument in weight["arguments"]:
+            if argument["value"] is None:
+                continue
+            field = f"weights[{index}].{argument['kind']}"
+            at = f"weight '{weight['name']}' of shape {_shape(shape)}"
+            report("", field)
+            try:
+                made = getattr(keras, argument["module"]).get(argument["value"])
+                if argument["kind"] == "initializer":
+                    made = tuple(made(shape=shape, dtype="float32").shape)
+                    if made != shape:
+                        return f"{field}: makes shape {_shape(made)} for {at}"
+            except Exception as error:  # noqa: BLE001 - the spec's configuration fails
+                reason = (
+                    f"its config lacks {error.args[0]!r}"
+                    if isinstance(error, KeyError)
+                    else _reason(error)
+                )
+                return printable(f"{field}: fails for {at}: {reason}")
     return None
 
 
@@ -724,6 +761,7 @@ def _reason(error):
     reason = _ANSI.sub("", str(root)).strip()
     reason = _GRAPH.sub("", _FUNCTION.sub("", _NODE.sub(r"\1", reason)))
     reason = next((line for line in reason.splitlines() if line.strip()), type(root).__name__)
+    reason = _NO_NAME.sub("", reason)
     if not isinstance(root, Exception) and reason != type(root).__name__:  # SystemExit(0): "0"
         reason = f"{type(root).__name__}: {reason}"
     if len(reason) > _LONGEST:
@@ -735,16 +773,32 @@ def _located(error, module, request):
     """The field whose code failed (the computation or the output mask's
     body) and the line that failed, counted as in the spec (or None)."""
 
-    def steps():
+    def frames():
         seen = error
         while seen is not None:
             traceback = seen.__traceback__
             while traceback is not None:
-                yield traceback.tb_frame.f_code, traceback.tb_lineno
+                yield traceback.tb_frame, traceback.tb_lineno
                 traceback = traceback.tb_next
             seen = seen.__cause__ or seen.__context__
 
-    return _in_spec(steps(), module, request)
+    found = _in_spec(((frame.f_code, line) for frame, line in frames()), module, request)
+    return found if found[1] else (_initializing(frames(), request["normalized"]), None)
+
+
+def _initializing(frames, normalized):
+    """`weights[i].initializer` when the error was raised by a Keras
+    initializer that `add_weight` ran for weight i (the sizes it was given
+    only reach it at the test's hyperparameters), else the computation."""
+    names = [w["name"] for w in normalized["weights"]]
+    adding = None
+    for frame, _ in frames:
+        code = frame.f_code
+        if code.co_name == "add_weight" and frame.f_locals.get("name") in names:
+            adding = names.index(frame.f_locals["name"])
+        elif adding is not None and f"{os.sep}initializers{os.sep}" in code.co_filename:
+            return f"weights[{adding}].initializer"
+    return "computation"
 
 
 def _in_spec(steps, module, request):

@@ -265,6 +265,48 @@ UNBUILDABLE = [
         },
         "computation: line 1: fails on inputs (4, 7) with vocabulary=20: indices",
     ),
+    (
+        "constant-without-its-value",
+        DENSE
+        | {
+            "weights": [
+                {"name": "gain", "shape": ["input_dim"], "initializer": {"class_name": "Constant"}}
+            ],
+            "computation": "return x * gain\n",
+        },
+        "weights[0].initializer: fails for weight 'gain' of shape (8,): its config lacks 'value'",
+    ),
+    (
+        "constant-of-another-shape",
+        DENSE
+        | {
+            "weights": [
+                {
+                    "name": "gain",
+                    "shape": ["input_dim"],
+                    "initializer": {"class_name": "Constant", "config": {"value": [1.0, 2.0]}},
+                }
+            ],
+            "computation": "return x * gain\n",
+        },
+        "weights[0].initializer: fails for weight 'gain' of shape (8,): Incompatible shapes",
+    ),
+    (
+        "constant-of-the-default-size-only",
+        DENSE
+        | {
+            "weights": [
+                {"name": "kernel", "shape": ["input_dim", "units"]},
+                {
+                    "name": "gain",
+                    "shape": ["units"],
+                    "initializer": {"class_name": "Constant", "config": {"value": [1, 2, 3, 4]}},
+                },
+            ],
+            "computation": "return ops.matmul(x, kernel) * gain\n",
+        },
+        "weights[1].initializer: fails on inputs (None, 8) with units=",
+    ),
 ]
 
 
