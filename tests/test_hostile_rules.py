@@ -177,6 +177,17 @@ BAD = [
         "weights[0].constraint.config.max_val: not an argument of MaxNorm (did you mean 'max_value'?)",
     ),
     (
+        "test-value-misspelt-next-to-the-default",
+        spec(
+            hyperparameters=[
+                UNITS,
+                {"name": "mode", "type": "str", "default": "sum", "choices": ["sum", "mean"]}
+                | {"test_value": "summ"},
+            ]
+        ),
+        "hyperparameters[1].test_value: 'summ' is not one of the choices (sum, mean)",
+    ),
+    (
         "float-exponent-as-text",
         spec(hyperparameters=[UNITS, {"name": "rate", "type": "float", "default": "1e-3"}]),
         "hyperparameters[1].default: '1e-3' is not a float (YAML 1.1 reads 1e-3 as text",
