@@ -335,6 +335,28 @@ def test_every_catalog_layer_builds(tmp_path, capsys, path):
     assert main(["check", str(path)]) == 0, capsys.readouterr().err
 
 
+LORA = {
+    "hyperparameters": [
+        {"name": "units", "type": "int", "default": 4},
+        {"name": "rank", "type": "int", "default": 2},
+    ],
+    "weights": [
+        {"name": "kernel", "shape": ["input_dim", "units"], "trainable": False},
+        {"name": "lora_a", "shape": ["input_dim", "rank"], "initializer": "he_uniform"},
+        {"name": "lora_b", "shape": ["rank", "units"], "initializer": "zeros"},
+    ],
+    "computation": "return ops.matmul(x, kernel) + ops.matmul(ops.matmul(x, lora_a), lora_b)\n",
+    "example_input_shape": [8, 16],
+}
+
+
+def test_a_weight_that_starts_at_zero_is_accepted(tmp_path, capsys):
+    """LoRA as Keras's own Dense(lora_rank=...) starts it: B at zero passes
+    A no gradient until B's first step, and the tests train past it."""
+    status, seen = check(tmp_path, capsys, LORA)
+    assert status == 0, seen.err
+
+
 @pytest.mark.parametrize("answers", PARTIAL_SPECS.values(), ids=PARTIAL_SPECS.keys())
 def test_every_default_builds(tmp_path, capsys, answers):
     """What the prompt proposes for the questions a spec leaves out builds."""

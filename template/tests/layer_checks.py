@@ -226,12 +226,20 @@ def learnable_target(case, layer, x):
 
 def gradients(case, layer, x):
     """Gradient of a random projection of the output for each trainable
-    weight, with the backend's own autodiff. A random projection, not a sum:
-    a sum can have zero gradient by symmetry (a softmax output sums to 1)."""
+    weight, with the backend's own autodiff, once every weight that starts
+    at zero has moved off it. A random projection, not a sum: a sum can have
+    zero gradient by symmetry (a softmax output sums to 1)."""
     trainable = layer.trainable_variables
     if not trainable:
         return []
     shape = tuple(ops.shape(case.call(layer, x)))
+    for v in trainable:
+        if not np.any(ops.convert_to_numpy(v)):
+            # A weight that starts at zero (LoRA's B, as Dense(lora_rank=...)
+            # starts it) passes no gradient to the weights it multiplies until
+            # its first step: take the gradients where it has moved.
+            moved = np.random.default_rng(4).uniform(0.05, 0.1, v.shape)
+            v.assign(moved.astype(v.dtype))
     probe = ops.convert_to_tensor(
         np.random.default_rng(2).standard_normal(shape).astype("float32")
     )
@@ -653,7 +661,9 @@ class LayerTrackingTests:
             optimizer=keras.optimizers.Adam(0.01), loss="mse", jit_compile=True
         )
         before = values(layer)
-        model.fit(x, y, epochs=1, verbose=0)
+        # Two steps: a weight that starts at zero (LoRA's B) keeps the first
+        # from reaching the weights it multiplies.
+        model.fit(x, y, batch_size=self.case.input_shape[0], epochs=1, verbose=0)
         after = values(layer)
         for w in self.case.weights:
             if w.trainable:
