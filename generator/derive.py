@@ -112,10 +112,13 @@ def _library_modules():
     """Top-level modules of LIBRARIES and everything they require, as
     installed: a package of that name would shadow one of them."""
     provides = {}
-    for module, distributions in importlib.metadata.packages_distributions().items():
+    distributions_of = importlib.metadata.packages_distributions()
+    for module, distributions in distributions_of.items():
         for distribution in distributions:
             provides.setdefault(_canonical(distribution), set()).add(module)
-    seen, pending = set(), list(LIBRARIES)
+    # A library by the distributions that install it: `tensorflow` may come
+    # from tensorflow-cpu, whose requirements are TensorFlow's.
+    seen, pending = set(), [d for lib in LIBRARIES for d in distributions_of.get(lib, [lib])]
     while pending:
         name = _canonical(pending.pop())
         if name in seen:

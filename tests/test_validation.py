@@ -344,6 +344,8 @@ BAD = [
     ("computed-answer-given", {"spec": {"forward": "forward"}}, "spec"),
     # tests/ is on the project's import path, with the shared checks in it.
     ("package-shadows-a-shared-check", {"package_name": "behaviour_checks"}, "package_name"),
+    # protobuf's, which TensorFlow imports (installed as tensorflow-cpu here).
+    ("package-shadows-a-tensorflow-requirement", {"package_name": "google"}, "package_name"),
     (
         "dim-unknown-input",
         {"inputs": [query()], "weights": kernel(shape=["key.shape[-1]", "units"])},
