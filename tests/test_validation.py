@@ -250,6 +250,23 @@ BAD = [
         "random",
     ),
     (
+        "random-seed-generator-taken-by-an-input",
+        {"random": True, "inputs": [query(name="seed_generator")]},
+        "random",
+    ),
+    (
+        "hyper-named-like-a-choices-constant",
+        {
+            "hyperparameters": units()
+            + [
+                {"name": "mode", "type": "str", "default": "a", "choices": ["a", "b"]},
+                {"name": "MODE_CHOICES", "type": "str", "default": "ab"},
+            ]
+        },
+        "hyperparameters[2].name",
+    ),
+    ("hyper-named-like-one", {"hyperparameters": units(name="l")}, "hyperparameters[0].name"),
+    (
         "seed-generator-without-random",
         {"computation": "y = keras.random.normal((), seed=seed_generator)\n" + DEFAULT_RETURN},
         "computation",
