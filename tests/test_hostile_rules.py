@@ -176,6 +176,28 @@ BAD = [
         spec(weights=kernel(constraint={"class_name": "MaxNorm", "config": {"max_val": 2}})),
         "weights[0].constraint.config.max_val: not an argument of MaxNorm (did you mean 'max_value'?)",
     ),
+    # Sizes that the patterns reading code, or the name checks, would take
+    # minutes over (each keyword rescans its line; each name meets every other).
+    (
+        "computation-of-a-hundred-thousand-characters",
+        spec(computation="y = x @ kernel\n" + "for " * 24_000 + "\nreturn y\n"),
+        "computation: 96,025 characters (at most 20,000)",
+    ),
+    (
+        "computation-line-of-ten-thousand-characters",
+        spec(computation="y = x @ kernel\n" + "lambda " * 1_500 + "\nreturn y\n"),
+        "computation: line 2 is 10,500 characters long (at most 1,000)",
+    ),
+    (
+        "output-mask-line-of-ten-thousand-characters",
+        spec(output_mask="return " + "lambda " * 1_500 + "x"),
+        "output_mask: line 1 is 10,508 characters long (at most 1,000)",
+    ),
+    (
+        "two-thousand-hyperparameters",
+        spec(hyperparameters=[UNITS] + [{**UNITS, "name": f"h{n}"} for n in range(2_000)]),
+        "hyperparameters: 2001 items (at most 100)",
+    ),
     (
         "test-value-misspelt-next-to-the-default",
         spec(
