@@ -335,25 +335,44 @@ def test_every_catalog_layer_builds(tmp_path, capsys, path):
     assert main(["check", str(path)]) == 0, capsys.readouterr().err
 
 
-LORA = {
-    "hyperparameters": [
-        {"name": "units", "type": "int", "default": 4},
-        {"name": "rank", "type": "int", "default": 2},
-    ],
-    "weights": [
-        {"name": "kernel", "shape": ["input_dim", "units"], "trainable": False},
-        {"name": "lora_a", "shape": ["input_dim", "rank"], "initializer": "he_uniform"},
-        {"name": "lora_b", "shape": ["rank", "units"], "initializer": "zeros"},
-    ],
-    "computation": "return ops.matmul(x, kernel) + ops.matmul(ops.matmul(x, lora_a), lora_b)\n",
-    "example_input_shape": [8, 16],
-}
+# Specs of sound layers the tests once refused: (case id, answers).
+BUILDABLE = [
+    (
+        # LoRA as Keras's own Dense(lora_rank=...) starts it: B at zero passes
+        # A no gradient until B's first step.
+        "a-weight-that-starts-at-zero",
+        {
+            "hyperparameters": [
+                {"name": "units", "type": "int", "default": 4},
+                {"name": "rank", "type": "int", "default": 2},
+            ],
+            "weights": [
+                {"name": "kernel", "shape": ["input_dim", "units"], "trainable": False},
+                {"name": "lora_a", "shape": ["input_dim", "rank"], "initializer": "he_uniform"},
+                {"name": "lora_b", "shape": ["rank", "units"], "initializer": "zeros"},
+            ],
+            "computation": (
+                "return ops.matmul(x, kernel) + ops.matmul(ops.matmul(x, lora_a), lora_b)\n"
+            ),
+            "example_input_shape": [8, 16],
+        },
+    ),
+    (
+        "an-output-mask-that-reads-a-hyperparameter",
+        {
+            "hyperparameters": [{"name": "threshold", "type": "float", "default": 0.0}],
+            "weights": [{"name": "scale", "shape": ["input_dim"]}],
+            "computation": "return x * scale\n",
+            "output_mask": "return ops.greater(ops.sum(x, -1), threshold)",
+            "example_input_shape": [4, None, 3],
+        },
+    ),
+]
 
 
-def test_a_weight_that_starts_at_zero_is_accepted(tmp_path, capsys):
-    """LoRA as Keras's own Dense(lora_rank=...) starts it: B at zero passes
-    A no gradient until B's first step, and the tests train past it."""
-    status, seen = check(tmp_path, capsys, LORA)
+@pytest.mark.parametrize("answers", [c[1] for c in BUILDABLE], ids=[c[0] for c in BUILDABLE])
+def test_a_sound_layer_is_accepted(tmp_path, capsys, answers):
+    status, seen = check(tmp_path, capsys, answers)
     assert status == 0, seen.err
 
 

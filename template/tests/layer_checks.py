@@ -819,9 +819,15 @@ class LayerTrackingTests:
         if declared == "input":
             expected = mask
         else:
+            # The function reads the first input, its mask and the
+            # hyperparameters it uses, which the layer holds by name.
+            function = self.case.output_mask_function
+            read = list(inspect.signature(function).parameters)[2:]
             expected = ops.convert_to_numpy(
-                self.case.output_mask_function(
-                    ops.convert_to_tensor(x[0]), ops.convert_to_tensor(mask)
+                function(
+                    ops.convert_to_tensor(x[0]),
+                    ops.convert_to_tensor(mask),
+                    **{name: getattr(layer, name) for name in read},
                 )
             )
         assert got.shape == out.shape[: got.ndim], (
