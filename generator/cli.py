@@ -9,7 +9,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from generator import template
 from generator.errors import InputError
 from generator.messages import printable
 from generator.project import in_project
@@ -61,11 +60,6 @@ def new(args):
     for path in written:
         print(f"  {path}")
     print(f"test it: {run_tests(dest)}")
-    if not args.template and not template.is_checkout():
-        print(
-            "note: rendered from the template this install carries, which has no "
-            "versions: to update later, make layers with --template <git URL or path>"
-        )
 
 
 def update(args):
@@ -164,7 +158,9 @@ def parser():
         help="a spec file and the project folder, or the project folder alone",
     )
     command.add_argument(
-        "--template", default=None, help="template path or URL (default: this checkout)"
+        "--template",
+        default=None,
+        help="template path or URL (default: the project's layers', else this tool's own)",
     )
     command.set_defaults(run=new)
     command = commands.add_parser(

@@ -30,12 +30,8 @@ def layer_files(spec):
 
 
 def new(spec, dest, template=None):
-    """Render the spec's layer into `dest` (a new or an existing project).
-
-    From this checkout, the checkout as it is (HEAD); from another template,
-    its newest release tag, as `copier copy` would; from an installed copy,
-    the template files it carries.
-    """
+    """Render the spec's layer into `dest` (a new or an existing project),
+    from the template `_source` names."""
     taken = [path for path in layer_files(spec) if (dest / path).exists()]
     if taken:
         raise InputError(
@@ -44,15 +40,16 @@ def new(spec, dest, template=None):
         )
     _refuse_a_second_class(spec, dest)
     before, existed, entries = _files(dest), dest.exists(), _entries(dest)
+    src_path, vcs_ref = _source(dest, template)
     try:
         _run(
             copier.run_copy,
-            str(template or source.ROOT),
+            src_path,
             # Resolved: Copier refuses to read the project's own files
             # (_external_data) through a path with `..` or a link in it.
             str(dest.resolve()),
             data=spec.answers,
-            vcs_ref="HEAD" if not template and source.is_checkout() else None,
+            vcs_ref=vcs_ref,
             defaults=True,
             overwrite=False,
             unsafe=False,
@@ -65,6 +62,24 @@ def new(spec, dest, template=None):
         _remove_new(dest, existed, entries)
         raise
     return sorted(_files(dest) - before)
+
+
+def _source(dest, template):
+    """(template, ref) a new layer of `dest` is rendered from: the template
+    given, at its newest release tag, as `copier copy` picks; else this
+    checkout as it is (HEAD), when the tool runs from it; else the template
+    the project's layers record, at their version (one project, one
+    template version: its layers share files); else the template this
+    install carries, as a release Copier can update from."""
+    if template:
+        return str(template), None
+    if source.is_checkout():
+        return str(source.ROOT), "HEAD"
+    for _, recorded in recorded_answers(dest):
+        if recorded.get("_src_path") and recorded.get("_commit"):
+            return str(recorded["_src_path"]), str(recorded["_commit"])
+    repository, tag = source.releases()
+    return str(repository), tag
 
 
 def _refuse_a_second_class(spec, dest):
@@ -93,6 +108,8 @@ def update(spec, project):
             f"{project}: uncommitted changes ({changed[0]} ...): "
             "commit them first, copier update merges into a clean tree"
         )
+    recorded = dict(recorded_answers(project)).get(project / answers) or {}
+    source.refresh(recorded.get("_src_path") or "")
     try:
         _run(
             copier.run_update,

@@ -20,7 +20,7 @@ import copier
 import yaml
 from packaging.version import InvalidVersion, Version
 
-from generator import bounded_yaml
+from generator import bounded_yaml, template
 from generator.errors import InputError
 from generator.project import ANSWERS, git, in_project, layers, uncommitted
 from generator.spec import SpecError, built
@@ -198,6 +198,7 @@ def release(source, commit, releases):
     Copier's `:current:` when the layer has it already, or is past it (made
     from a checkout after that tag), or the template has no release."""
     if source not in releases:
+        template.refresh(source)
         releases[source] = newest_tag(source)
     newest = releases[source]
     if newest is None or at_or_past(commit, newest):

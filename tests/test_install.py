@@ -1,11 +1,14 @@
 """An installed (not editable) copy of the tool works from any folder: the
-wheel carries the template, so `keras-layer check` and `new` need no
-checkout."""
+wheel carries the template, so `keras-layer check`, `new` and `update` need
+no checkout."""
 
+import os
 import subprocess
 import sys
+from importlib.metadata import version
 
 import pytest
+import yaml
 
 from rendering import CATALOG, REPO
 
@@ -62,3 +65,55 @@ def test_installed_tool_imports_nothing_from_the_checkout(installed, tmp_path):
         text=True,
     )
     assert str(REPO) not in where.stdout, where.stdout
+
+
+def test_installed_tool_updates_the_layers_it_made(installed, tmp_path):
+    """The install records its template as a release in the user's data
+    folder, so a layer it made can be regenerated after a spec change, and
+    its next layer shares the first one's template version."""
+    first, second = CATALOG[0], CATALOG[1]
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+
+    def keras_layer(*args):
+        done = subprocess.run(
+            [str(installed), *args],
+            cwd=tmp_path / "project",
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr
+        return done.stdout
+
+    (tmp_path / "project").mkdir()
+    keras_layer("new", str(first), ".")
+    project = tmp_path / "project"
+    commit(project, "first layer")
+    spec = project / "specs" / first.name
+    edited = yaml.safe_load(spec.read_text()) | {"description": "Renamed in an edit of its spec."}
+    spec.write_text(yaml.safe_dump(edited))
+    commit(project, "spec edit")
+    keras_layer("update", str(spec.relative_to(project)), ".")
+    module = project / "src" / "custom_layers" / f"{first.stem}.py"
+    assert "Renamed in an edit of its spec." in module.read_text()
+    commit(project, "updated")
+    keras_layer("new", str(second), ".")
+    recorded = [
+        yaml.safe_load(path.read_text())
+        for path in sorted((project / ".copier-answers").glob("*.yml"))
+    ]
+    assert {(r["_src_path"], r["_commit"]) for r in recorded} == {
+        (str(tmp_path / "data" / "keras-layer" / "template"), version("keras-layer-template"))
+    }
+
+
+def commit(project, message):
+    if not (project / ".git").exists():
+        subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message],
+        cwd=project,
+        check=True,
+    )
