@@ -421,7 +421,16 @@ def test_a_template_only_update_does_not_drop_a_spec_edit(team):
     assert state(team) == before
 
 
-def test_a_copy_over_another_layers_module_is_refused(template, team):
+@pytest.mark.parametrize(
+    ("data", "differs"),
+    [
+        (["layer_name=OtherGate", "module_name=sequence_gate"], "layer_name"),
+        # The module worked out from layer_name, after package_name's check.
+        (["layer_name=SequenceGate", "description=Another layer."], "description"),
+    ],
+    ids=["module-given", "module-worked-out"],
+)
+def test_a_copy_over_another_layers_module_is_refused(template, team, data, differs):
     """Copier never writes a layer's spec file again: a new layer given an
     existing layer's module would leave that file describing the old one."""
     before = state(team)
@@ -431,16 +440,13 @@ def test_a_copy_over_another_layers_module_is_refused(template, team):
             "copy",
             "--defaults",
             "--overwrite",
-            "-d",
-            "layer_name=OtherGate",
-            "-d",
-            "module_name=sequence_gate",
+            *[option for answer in data for option in ("-d", answer)],
             str(template),
             ".",
             cwd=team,
         ),
         "specs/sequence_gate.yml",
-        "layer_name",
+        differs,
         "choose another module_name",
     )
     assert "Validation error" in line
