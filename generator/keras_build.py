@@ -821,8 +821,9 @@ def _in_spec(steps, module, request):
 
 def _first_line(module, function, source):
     """The module's line that holds line 1 of `source`, the function's body:
-    the line after its docstring, less the leading blank lines the template
-    drops and the spec's numbering counts."""
+    two lines after its docstring (the first turns ruff's formatter off for
+    the spec's own text), less the leading blank lines the template drops and
+    the spec's numbering counts."""
     tree = ast.parse(Path(module.__file__).read_text("utf-8"))
     (definition,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function]
-    return definition.body[0].end_lineno + 1 - (len(source) - len(source.lstrip("\n")))
+    return definition.body[0].end_lineno + 2 - (len(source) - len(source.lstrip("\n")))

@@ -337,6 +337,23 @@ GOOD = [
         ),
     ),
     (
+        "quotes-in-texts",
+        spec(
+            description='Says "hi" and ends in a quote"',
+            hyperparameters=[
+                UNITS,
+                {
+                    "name": "mode",
+                    "type": "str",
+                    "default": 'say "hi"',
+                    "choices": ["plain", 'say "hi"'],
+                    "doc": 'Ends in """',
+                },
+            ],
+            computation='y = (ops.matmul(x, kernel) + bias) * scale\nreturn y if mode == "plain" else -y\n',
+        ),
+    ),
+    (
         "exponent-written-for-yaml",
         spec(
             weights=kernel(initializer={"class_name": "RandomNormal", "config": {"stddev": 1.0e-3}})
@@ -380,13 +397,14 @@ def test_awkward_answers_make_projects_that_compile_and_lint(tmp_path, capsys, a
     project = render(tmp_path / "project", answers)
     for module in project.rglob("*.py"):
         compile(module.read_text(encoding="utf-8"), str(module), "exec")
-    lint = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
-        cwd=project,
-        capture_output=True,
-        text=True,
-    )
-    assert lint.returncode == 0, lint.stdout + lint.stderr
+    for command in (["check", "--no-cache"], ["format", "--check", "--no-cache"]):
+        lint = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "."],
+            cwd=project,
+            capture_output=True,
+            text=True,
+        )
+        assert lint.returncode == 0, lint.stdout + lint.stderr
     spec_file = next((project / "specs").glob("*.yml"))
     assert (
         yaml.safe_load(spec_file.read_text(encoding="utf-8"))["computation"]
