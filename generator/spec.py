@@ -7,11 +7,12 @@ computation parsed, is in ``generator/computation.py``. A problem is one line
 (``weights[1].shape[0]``).
 """
 
+import builtins
 import json
 from dataclasses import dataclass
 
 from generator import rules
-from generator.computation import computation_problems
+from generator.computation import analyse, computation_problems
 
 _NORMALIZED = (
     "{% from 'generator/includes/spec.jinja' import normalized with context %}{{ normalized() }}"
@@ -141,7 +142,35 @@ def parse(answers):
     found = unknown + problems_of(full)
     if found:
         raise SpecError(found)
-    return Spec(full, json.loads(rules.render(_NORMALIZED, full)))
+    normalized = json.loads(rules.render(_NORMALIZED, full))
+    misread = _misread(full, normalized)
+    if misread:
+        raise SpecError(misread)
+    return Spec(full, normalized)
+
+
+def _misread(answers, normalized):
+    """The template gives each generated function the names the rules'
+    textual reading finds its code reads (and imports `ops` if it does).
+    Python reads the code exactly: a name it reads that the function would
+    not have (text the rules took for a string or a comment) is refused
+    here, before a module that cannot run is written."""
+    imported = {"keras"} | ({"ops"} if normalized["uses_ops"] else set())
+    given = {
+        "computation": normalized["parameters"],
+        "output_mask": normalized["output_mask_parameters"],
+    }
+    found = []
+    for field, source in _code(answers).items():
+        names = analyse(source, set(given[field])).global_names
+        missing = sorted(n for n in names - imported if not hasattr(builtins, n))
+        if missing:
+            found.append(
+                f"{field}: reads {', '.join(missing)} only where the rules, reading its "
+                "text, see a string or a comment (an f-string's braces?): read it outside "
+                "too, so that the generated function gets it"
+            )
+    return found
 
 
 def built(answers, quick=False, backends=None):

@@ -267,6 +267,24 @@ BAD = [
     ),
     ("hyper-named-like-one", {"hyperparameters": units(name="l")}, "hyperparameters[0].name"),
     (
+        "hyper-named-like-a-default-constant",
+        {
+            "hyperparameters": units()
+            + [{"name": "KERNEL_INITIALIZER", "type": "int", "default": 1}]
+        },
+        "hyperparameters[1].name",
+    ),
+    (
+        "frozen-weight-regularized",
+        {"weights": kernel(trainable=False, regularizer="l2")},
+        "weights[0].regularizer",
+    ),
+    (
+        "frozen-weight-constrained",
+        {"weights": kernel(trainable=False, constraint="non_neg")},
+        "weights[0].constraint",
+    ),
+    (
         "seed-generator-without-random",
         {"computation": "y = keras.random.normal((), seed=seed_generator)\n" + DEFAULT_RETURN},
         "computation",
@@ -453,6 +471,11 @@ BAD = [
 
 # What only Python can check: the computation parsed, and unknown questions.
 BAD_FOR_CLI_ONLY = [
+    (
+        "name-read-in-an-f-string-only",
+        {"computation": 'name = f"{ops.shape(x)}"\nreturn (x @ kernel + bias) * scale\n'},
+        "computation: reads ops only where the rules",
+    ),
     ("computation-syntax", {"computation": "return x +\n"}, "computation: line 1"),
     (
         "computation-unseeded-draw",
