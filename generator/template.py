@@ -7,7 +7,6 @@ same files under `generator/_template/` (see setup.py), so an installed
 copy the versions Copier needs to update a layer later.
 """
 
-import importlib.metadata
 import os
 import shutil
 from pathlib import Path
@@ -38,6 +37,8 @@ def releases():
     tool's version; `+N` when files changed without one), where `update`
     finds every version its layers record, and `update --all` the newest.
     """
+    import importlib.metadata  # 20 ms that check, which needs no release, spares
+
     from generator.project import git  # which reads specs, whose rules need ROOT
 
     repository = releases_repository()
