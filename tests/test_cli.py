@@ -140,6 +140,26 @@ def test_a_render_that_fails_halfway_leaves_nothing(tmp_path):
     assert snapshot(dest) == before
 
 
+def test_a_module_named_like_a_package_of_the_project_is_refused(tmp_path):
+    """Python would import the project's package `helpers/` in place of a
+    layer module `helpers.py`."""
+    dest = tmp_path / "project"
+    assert generator("new", str(CATALOG[0]), str(dest)).returncode == 0
+    package = dest / "src" / "custom_layers" / "helpers"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    spec = tmp_path / "helpers.yml"
+    spec.write_text(yaml.safe_dump({"layer_name": "Helpers"}))
+    before = snapshot(dest)
+    proc = generator("new", str(spec), str(dest))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.splitlines()[-1].endswith(
+        "module_name: src/custom_layers/helpers/ is a package of the project, which Python "
+        "would import instead of the layer's module: choose another module_name"
+    )
+    assert snapshot(dest) == before
+
+
 def test_names_too_long_for_file_names_are_refused(tmp_path):
     spec = tmp_path / "long.yml"
     spec.write_text(yaml.safe_dump({"layer_name": "LongNamed", "module_name": "m" * 300}))
