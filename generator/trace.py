@@ -24,6 +24,7 @@ import json
 import os
 import queue
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -89,7 +90,8 @@ def _problems_on(spec, backend, limits):
     sources = [text.replace(package, "_") for text in (source, tests)]
     kept = _KEPT / f"{_digest(sources, spec, backend)}.json"
     try:
-        return json.loads(kept.read_text("utf-8"))
+        if _own(_KEPT):
+            return json.loads(kept.read_text("utf-8"))
     except (OSError, ValueError):
         pass
     request = {
@@ -133,9 +135,21 @@ def _backend(named=None):
     return [chosen, config.read_text() if config.is_file() else ""]
 
 
+def _own(folder):
+    """Whether `folder` is a folder of this user's alone: in a temporary
+    folder shared by users, another who made it first could plant answers."""
+    try:
+        info = os.lstat(folder)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+
+
 def _keep(path, found):
     try:
         path.parent.mkdir(mode=0o700, exist_ok=True)
+        if not _own(path.parent):
+            return
         partial = path.with_suffix(f".{os.getpid()}")
         partial.write_text(json.dumps(found), encoding="utf-8")
         partial.replace(path)

@@ -423,6 +423,30 @@ def test_a_checked_spec_is_not_built_again(tmp_path):
     assert check() == "built"
 
 
+def test_answers_kept_where_others_can_write_are_not_read(tmp_path):
+    """In a temporary folder shared by users, another who made the folder
+    of kept answers first could plant `ok` for any spec."""
+    spec = tmp_path / "spec.yml"
+    spec.write_text("layer_name: Kept\n", encoding="utf-8")
+    environment = os.environ | {"TMPDIR": str(tmp_path)}
+
+    def check():
+        return subprocess.run(
+            [sys.executable, "-c", CHECK_AND_TELL, str(spec)],
+            cwd=tmp_path,
+            env=environment,
+            capture_output=True,
+            text=True,
+        ).stdout.splitlines()[-1]
+
+    assert check() == "built"
+    kept = tmp_path / f"keras-layer-check-{os.getuid()}"
+    kept.chmod(0o777)
+    assert check() == "built"
+    kept.chmod(0o700)
+    assert check() == "kept"
+
+
 def refused(proc, expected):
     assert proc.returncode == 2 and proc.stdout == "", proc.stdout + proc.stderr
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(expected), proc.stderr
