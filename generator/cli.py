@@ -6,6 +6,7 @@ Ctrl-C is one line too, exit status 130 (as a shell reports SIGINT).
 """
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -120,12 +121,12 @@ def update_every_layer(args):
 def run_tests(folder):
     """The command that runs the project's tests, from here."""
     here = Path(folder).resolve() == Path.cwd().resolve()
-    return "python -m pytest" if here else f"cd {folder} && python -m pytest"
+    return "python -m pytest" if here else f"cd {shlex.quote(str(folder))} && python -m pytest"
 
 
 def parser():
     cli = argparse.ArgumentParser(
-        prog="python -m generator",
+        prog="keras-layer" if Path(sys.argv[0]).name == "keras-layer" else "python -m generator",
         description="Check, render and regenerate Keras layers from spec files.",
     )
     commands = cli.add_subparsers(dest="command", required=True)

@@ -164,3 +164,27 @@ def test_names_too_long_for_file_names_are_refused(tmp_path):
     spec = tmp_path / "long.yml"
     spec.write_text(yaml.safe_dump({"layer_name": "LongNamed", "module_name": "m" * 300}))
     assert_refused(generator("check", str(spec)), "module_name:", "longer than 100")
+
+
+def test_the_test_command_shown_can_be_pasted_into_a_shell(tmp_path):
+    """A project folder with a space in its name, quoted as a shell reads it."""
+    made = generator("new", str(CATALOG[0]), "my layers", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.splitlines()[-1] == "test it: cd 'my layers' && python -m pytest"
+    copied = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--defaults",
+            "--vcs-ref=HEAD",
+            str(REPO),
+            "our layers",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert copied.returncode == 0, copied.stderr
+    assert "Test it:  cd 'our layers' && python -m pytest" in copied.stderr, copied.stderr
