@@ -294,6 +294,11 @@ BAD = [
         {"computation": "if trainig:\n    x = -x\n" + DEFAULT_RETURN},
         "computation",
     ),
+    (
+        "computation-makes-a-layer",
+        {"computation": "return keras.layers.Dense(3)((ops.matmul(x, kernel) + bias) * scale)\n"},
+        "computation",
+    ),
     ("random-never-draws", {"random": True, "computation": DEFAULT_RETURN}, "computation"),
     (
         "random-noise-in-inference",
