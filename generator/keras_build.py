@@ -764,8 +764,13 @@ def _reason(error):
     root = (failed_ops or chain)[-1]
     reason = _ANSI.sub("", str(root)).strip()
     reason = _GRAPH.sub("", _FUNCTION.sub("", _NODE.sub(r"\1", reason)))
-    reason = next((line for line in reason.splitlines() if line.strip()), type(root).__name__)
-    reason = _NO_NAME.sub("", reason)
+    said = [line for line in reason.splitlines() if line.strip()]
+    if said and said[0].startswith("Graph execution error"):
+        # TensorFlow says where in the graph (a traceback), then what failed.
+        said = [line for line in said if not line.startswith((" ", "\t", "Detected at"))][
+            1:
+        ] or said
+    reason = _NO_NAME.sub("", said[0] if said else type(root).__name__)
     if not isinstance(root, Exception) and reason != type(root).__name__:  # SystemExit(0): "0"
         reason = f"{type(root).__name__}: {reason}"
     if len(reason) > _LONGEST:

@@ -266,6 +266,23 @@ UNBUILDABLE = [
         "computation: line 1: fails on inputs (4, 7) with vocabulary=20: indices",
     ),
     (
+        # A mask per element, where Keras masks a loss per step: TensorFlow's
+        # error opens with "Graph execution error:" and a traceback.
+        "mask-of-the-wrong-rank-in-fit",
+        {
+            "hyperparameters": [{"name": "eps", "type": "float", "default": 1.0e-3}],
+            "inputs": [
+                {"name": "vec", "shape": [4, 5]},
+                {"name": "ctx", "shape": [4, None, 3]},
+            ],
+            "weights": [{"name": "proj", "shape": ["ctx.shape[-1]", "vec.shape[1]"]}],
+            "computation": "return vec + ops.matmul(ops.mean(ctx, axis=1), proj)\n",
+            "output_mask": "return ops.greater(ops.abs(vec), eps)",
+        },
+        "computation: fails the generated test test_fit_trains_every_trainable_weight on inputs "
+        "(4, 5) and (4, 5, 3): Incompatible shapes: [16] vs. [16,5]",
+    ),
+    (
         "constant-without-its-value",
         DENSE
         | {
