@@ -150,6 +150,11 @@ BAD = [
     ),
     # Keras configs that would fail at build.
     (
+        "initializer-misspelled-in-lower-case",
+        spec(weights=kernel(initializer="zeroes")),
+        "weights[0].initializer: 'zeroes' is not a Keras initializer name (did you mean 'zeros'?)",
+    ),
+    (
         "config-misspelled",
         spec(weights=kernel(initializer={"class_name": "RandomNormal", "config": {"stdev": 0.1}})),
         "weights[0].initializer.config.stdev: not an argument of RandomNormal (did you mean 'stddev'?)",
