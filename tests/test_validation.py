@@ -660,3 +660,17 @@ def test_text_answers_cannot_inject_code(tmp_path):
     )
     test_values = next(k.value for k in case.value.keywords if k.arg == "test_values")
     assert ast.literal_eval(test_values)["mode"] == TRICKY_TEXT
+
+
+@pytest.mark.parametrize(
+    ("layer_name", "module_name"),
+    [
+        ("ScaledDense", "scaled_dense"),
+        ("Conv2DTranspose", "conv2d_transpose"),
+        ("LSTMCell", "lstm_cell"),
+        ("Layer2Norm", "layer2_norm"),
+    ],
+)
+def test_the_default_module_is_named_as_keras_names_its_modules(layer_name, module_name):
+    """copier.yml's default, rendered as Copier renders it."""
+    assert with_defaults({"layer_name": layer_name})["module_name"] == module_name
