@@ -72,6 +72,9 @@ NOT_A_TENSOR = {
     ast.Constant: "a constant",
 }
 INDENT = "    "
+# What the generated module imports for the computation: bound in it again,
+# the import goes unused (ruff's F811) or the module stops reaching the code.
+MODULES = ("ops", "keras")
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,17 @@ def _problem(node, own, global_names):
         return "global is not allowed: the forward function must not change its module"
     if isinstance(node, ast.Attribute) and node.attr.startswith("__"):
         return f"{node.attr!r} is not allowed: dunder attributes reach around the no-imports rule"
+    bound = (
+        node.id
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)
+        else node.arg
+        if isinstance(node, ast.arg)
+        else node.name
+        if isinstance(node, ast.ExceptHandler)
+        else None
+    )
+    if bound in MODULES:
+        return f"binds {bound!r}, the module the generated code imports; use it as it is"
     if isinstance(node, ast.Name) and node.id in global_names:
         if node.id in FORBIDDEN_BUILTINS:
             return f"{node.id!r} is not allowed: use ops (keras.ops) and plain Python"

@@ -483,6 +483,11 @@ BAD_FOR_CLI_ONLY = [
     ),
     ("computation-syntax", {"computation": "return x +\n"}, "computation: line 1"),
     (
+        "computation-binds-ops",
+        {"computation": "ops = keras.ops\n" + DEFAULT_RETURN},
+        "computation: line 1: binds 'ops'",
+    ),
+    (
         "computation-unseeded-draw",
         {"computation": "y = keras.random.dropout(x, 0.1)\n" + DEFAULT_RETURN.replace("x,", "y,")},
         "computation: line 1: keras.random.dropout draws without seed=",
