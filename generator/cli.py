@@ -61,6 +61,24 @@ def new(args):
     for path in written:
         print(f"  {path}")
     print(f"test it: {run_tests(dest)}")
+    if not _tests_find_the_package(dest / "pyproject.toml"):
+        print(
+            "note: pyproject.toml is the project's own, and pytest would not find the layer: "
+            'add pythonpath = ["src", "tests"] under [tool.pytest.ini_options]'
+        )
+
+
+def _tests_find_the_package(pyproject):
+    """Whether pytest, as `pyproject` sets it, puts src/ and tests/ on the
+    path (Copier keeps an existing pyproject.toml as it is)."""
+    import tomllib
+
+    try:
+        settings = tomllib.loads(pyproject.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return True  # none, or not one to advise on
+    paths = settings.get("tool", {}).get("pytest", {}).get("ini_options", {}).get("pythonpath")
+    return isinstance(paths, list) and {"src", "tests"} <= set(paths)
 
 
 def update(args):

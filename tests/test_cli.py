@@ -188,3 +188,16 @@ def test_the_test_command_shown_can_be_pasted_into_a_shell(tmp_path):
     )
     assert copied.returncode == 0, copied.stderr
     assert "Test it:  cd 'our layers' && python -m pytest" in copied.stderr, copied.stderr
+
+
+def test_a_project_of_its_own_is_told_how_its_tests_find_the_layer(tmp_path):
+    """Copier keeps an existing pyproject.toml, which may not put src/ and
+    tests/ on pytest's path."""
+    dest = tmp_path / "ours"
+    dest.mkdir()
+    (dest / "pyproject.toml").write_text('[project]\nname = "ours"\nversion = "1"\n')
+    made = generator("new", str(CATALOG[0]), str(dest))
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.splitlines()[-1].startswith("note: pyproject.toml is the project's own")
+    fresh = generator("new", str(CATALOG[0]), str(tmp_path / "fresh"))
+    assert "note:" not in fresh.stdout
