@@ -129,9 +129,10 @@ def update(spec, project):
                 "regenerate with python -m generator update --all, which says what to do"
             )
     except BaseException:
-        # The tree was clean, so its last commit loses nothing of the user's;
-        # ignored files (a virtualenv, saved models) are left alone.
-        git(project, "reset", "--quiet", "--hard", "HEAD")
+        # The project was clean, so its last commit loses nothing of the
+        # user's; ignored files (a virtualenv, saved models) are left alone,
+        # and so is the rest of a repository the project is a folder of.
+        git(project, "restore", "--quiet", "--source=HEAD", "--staged", "--worktree", "--", ".")
         git(project, "clean", "--quiet", "-d", "--force", ".")
         raise
     return uncommitted(project)

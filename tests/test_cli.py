@@ -176,9 +176,7 @@ def test_the_test_command_shown_can_be_pasted_into_a_shell(tmp_path):
             sys.executable,
             "-m",
             "copier",
-            "copy",
-            "--defaults",
-            "--vcs-ref=HEAD",
+            *"copy --defaults --vcs-ref=HEAD".split(),
             str(REPO),
             "our layers",
         ],
@@ -201,3 +199,35 @@ def test_a_project_of_its_own_is_told_how_its_tests_find_the_layer(tmp_path):
     assert made.stdout.splitlines()[-1].startswith("note: pyproject.toml is the project's own")
     fresh = generator("new", str(CATALOG[0]), str(tmp_path / "fresh"))
     assert "note:" not in fresh.stdout
+
+
+def test_a_failed_update_leaves_the_rest_of_the_repository_alone(tmp_path):
+    """The project is a folder of a larger repository with work in progress
+    elsewhere; an update that cannot merge undoes itself in the project only."""
+
+    def git(*args):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+        )
+
+    git("init", "-q")
+    (tmp_path / "notes.txt").write_text("committed\n")
+    assert generator("new", str(CATALOG[0]), "layers", cwd=tmp_path).returncode == 0
+    git("add", "-A")
+    git("commit", "-qm", "a layer")
+    module = next((tmp_path / "layers" / "src" / "custom_layers").glob("[!_]*.py"))
+    spec = tmp_path / "layers" / "specs" / f"{module.stem}.yml"
+    answers = yaml.safe_load(spec.read_text())
+    body = answers["computation"].strip().splitlines()[-1]
+    module.write_text(module.read_text().replace(body, body + "  # ours"))
+    answers["computation"] = answers["computation"].replace(body, body + " * 2.0")
+    spec.write_text(yaml.safe_dump(answers))
+    git("commit", "-qam", "our edit of the module, a spec edit over the same line")
+    (tmp_path / "notes.txt").write_text("work in progress\n")
+    proc = generator("update", str(spec), str(tmp_path / "layers"), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert (tmp_path / "notes.txt").read_text() == "work in progress\n"
+    assert "# ours" in module.read_text()
