@@ -15,7 +15,11 @@ _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = _PACKAGE.parent
 _BUNDLED = _PACKAGE / "_template"
 _DISTRIBUTION = "keras-layer-template"
-_COMMITTER = ("-c", "user.name=keras-layer", "-c", "user.email=keras-layer@localhost")
+# The tool's own commits, whatever the user's git signs.
+_COMMITTER = (
+    *("-c", "user.name=keras-layer", "-c", "user.email=keras-layer@localhost"),
+    *("-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"),
+)
 
 ROOT = _CHECKOUT if (_CHECKOUT / "copier.yml").is_file() else _BUNDLED
 COPIER_YML = ROOT / "copier.yml"
@@ -33,39 +37,36 @@ def releases():
     and updates a layer by rendering that version again: a folder inside
     site-packages has no versions, and the next install replaces it. So the
     carried files are committed to a git repository in the user's data
-    folder, one tagged commit per template version installed here (the
-    tool's version; `+N` when files changed without one), where `update`
-    finds every version its layers record, and `update --all` the newest.
+    folder, one tagged commit per template installed here, where `update`
+    finds every version its layers record and `update --all` the newest.
+    A tag is the tool's version and the files' own hash (`0.1.0+3f9a1c2e`):
+    a name never stands for other files, even in a repository made again.
+    Runs one at a time (a lock), since each fills the repository's tree.
     """
+    import fcntl
     import importlib.metadata  # 20 ms that check, which needs no release, spares
 
     from generator.project import git  # which reads specs, whose rules need ROOT
 
     repository = releases_repository()
-    if not (repository / ".git").is_dir():
-        repository.mkdir(parents=True, exist_ok=True)
-        git(repository, "init", "--quiet")
-    for entry in repository.iterdir():
-        if entry.name != ".git":
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    shutil.copytree(
-        _BUNDLED, repository, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
-    )
-    git(repository, "add", "--all")
-    if git(repository, "status", "--porcelain").strip():
-        git(repository, *_COMMITTER, "commit", "--quiet", "-m", "template of this install")
-    else:
-        tags = git(repository, "tag", "--points-at", "HEAD").split()
-        if tags:
-            return repository, tags[-1]
-    version = importlib.metadata.version(_DISTRIBUTION)
-    taken = set(git(repository, "tag", "--list").split())
-    tag = next(
-        name
-        for name in (version, *(f"{version}+{n}" for n in range(1, len(taken) + 2)))
-        if name not in taken
-    )
-    git(repository, *_COMMITTER, "tag", tag)
+    repository.mkdir(parents=True, exist_ok=True)
+    with open(repository.parent / "template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (repository / ".git").is_dir():
+            git(repository, "init", "--quiet")
+        for entry in repository.iterdir():
+            if entry.name != ".git":
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        shutil.copytree(
+            _BUNDLED, repository, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+        )
+        git(repository, "add", "--all")
+        tree = git(repository, "write-tree").strip()
+        tag = f"{importlib.metadata.version(_DISTRIBUTION)}+{tree[:8]}"
+        if not git(repository, "tag", "--list", tag).strip():
+            if git(repository, "status", "--porcelain").strip():
+                git(repository, *_COMMITTER, "commit", "--quiet", "-m", f"template {tag}")
+            git(repository, *_COMMITTER, "tag", tag, "HEAD")
     return repository, tag
 
 

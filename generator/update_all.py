@@ -27,14 +27,11 @@ from generator.spec import SpecError, built
 from generator.spec_file import read_answers
 
 # The temporary commits: an identity of their own, and none of the user's
-# hooks (a pre-commit hook would lint every step, or stop it).
+# hooks (a pre-commit hook would lint every step, or stop it) or signing (a
+# key the user's agent may not hold).
 COMMITTER = [
-    "-c",
-    "user.name=keras-layer",
-    "-c",
-    "user.email=keras-layer@localhost",
-    "-c",
-    f"core.hooksPath={os.devnull}",
+    *("-c", "user.name=keras-layer", "-c", "user.email=keras-layer@localhost"),
+    *("-c", f"core.hooksPath={os.devnull}", "-c", "commit.gpgsign=false"),
 ]
 CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
 # Copier's shortcuts for hosted templates (copier/_vcs.py, REPLACEMENTS).

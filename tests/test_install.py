@@ -72,7 +72,11 @@ def test_installed_tool_updates_the_layers_it_made(installed, tmp_path):
     folder, so a layer it made can be regenerated after a spec change, and
     its next layer shares the first one's template version."""
     first, second = CATALOG[0], CATALOG[1]
-    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    # A user whose git signs every commit, with no key at hand: the tool's
+    # own commits must not depend on it.
+    signing = tmp_path / "gitconfig"
+    signing.write_text("[commit]\n\tgpgsign = true\n[gpg]\n\tprogram = false\n")
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "GIT_CONFIG_GLOBAL": str(signing)}
 
     def keras_layer(*args):
         done = subprocess.run(
@@ -103,9 +107,46 @@ def test_installed_tool_updates_the_layers_it_made(installed, tmp_path):
         yaml.safe_load(path.read_text())
         for path in sorted((project / ".copier-answers").glob("*.yml"))
     ]
-    assert {(r["_src_path"], r["_commit"]) for r in recorded} == {
-        (str(tmp_path / "data" / "keras-layer" / "template"), version("keras-layer-template"))
+    ((source, tag),) = {(r["_src_path"], r["_commit"]) for r in recorded}
+    assert source == str(tmp_path / "data" / "keras-layer" / "template")
+    assert tag.startswith(version("keras-layer-template") + "+")
+
+
+def test_installs_run_at_once_make_one_release(installed, tmp_path):
+    """Each run fills the releases repository's tree: at once, they must
+    still record one release, of the files installed."""
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    runs = [
+        subprocess.Popen(
+            [str(installed), "new", str(CATALOG[0]), f"project{n}"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(3)
+    ]
+    for run in runs:
+        _, stderr = run.communicate()
+        assert run.returncode == 0, stderr
+    recorded = {
+        yaml.safe_load(path.read_text())["_commit"]
+        for path in tmp_path.glob("project*/.copier-answers/*.yml")
     }
+    releases = tmp_path / "data" / "keras-layer" / "template"
+    tags = subprocess.run(
+        ["git", "tag"], cwd=releases, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert len(recorded) == 1 and tags == sorted(recorded), (recorded, tags)
+    listed = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", tags[0]],
+        cwd=releases,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "copier.yml" in listed and "template/tests/layer_checks.py" in listed
 
 
 def commit(project, message):
