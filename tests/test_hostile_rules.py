@@ -204,6 +204,22 @@ BAD = [
         "hyperparameters: 2001 items (at most 100)",
     ),
     (
+        "three-hundred-choices",
+        spec(
+            hyperparameters=[
+                UNITS,
+                {"name": "mode", "type": "str", "default": "c0"}
+                | {"choices": [f"c{n}" for n in range(300)]},
+            ]
+        ),
+        "hyperparameters[1].choices: 300 items (at most 100)",
+    ),
+    (
+        "package-named-like-the-layers-test-module",
+        spec(package_name="test_alpha", layer_name="Alpha"),
+        "module_name: 'alpha' has the test module tests/test_alpha.py, whose name is the package's",
+    ),
+    (
         "test-value-misspelt-next-to-the-default",
         spec(
             hyperparameters=[
