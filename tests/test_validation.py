@@ -568,6 +568,10 @@ def test_no_package_name_can_shadow_a_shared_check():
 
 GOOD = [
     (
+        "statements-after-a-semicolon",
+        {"computation": "h = ops.matmul(x, kernel); y = h + bias\nreturn y * scale\n"},
+    ),
+    (
         "negative-axis",
         {"weights": kernel(shape=["input_shape[-2]", "units"]), "example_input_shape": [4, 3, 5]},
     ),
