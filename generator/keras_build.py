@@ -561,8 +561,12 @@ def _padding_problem(layer, tensors, normalized, where, keras):
                 keep = keras.ops.convert_to_numpy(layer.compute_mask(first, flags))
             elif index == 0 and output.shape[:2] == mask.shape:
                 keep = mask  # a step of output per step of input: the kept ones count
-            seen.append(output if keep is None else output[keep])
-        if not np.allclose(seen[0], seen[1], rtol=1e-5, atol=1e-6):
+            seen.append((output, keep))
+        # Where both outputs' masks keep it: a mask worked out from the
+        # values (ids not 0) keeps other steps of other fillers.
+        (first, keep), (second, other) = seen
+        kept = Ellipsis if keep is None else np.logical_and(keep, other)
+        if not np.allclose(first[kept], second[kept], rtol=1e-5, atol=1e-6):
             return (
                 f"computation: what {i['mask']!r} masks out changes the output on inputs "
                 f"{where}: the generated tests refill the masked steps of {i['name']!r} "
@@ -671,9 +675,9 @@ def _gradient_problem(layer, tensors, where, keras):
 
 
 def _gradients(layer, tensors, keras):
-    """Each trainable weight's gradient of `_loss`, with the backend's own
-    autodiff, as the generated test measures it; none on a backend with no
-    autodiff."""
+    """Each trainable weight's gradient of `_loss` in training, with the
+    backend's own autodiff, as the generated test measures it; none on a
+    backend with no autodiff."""
     trainable = layer.trainable_variables
 
     def loss(output):
@@ -684,19 +688,19 @@ def _gradients(layer, tensors, keras):
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
-            value = loss(layer(*tensors))
+            value = loss(layer(*tensors, training=True))
         return tape.gradient(value, trainable)
     if backend == "jax":
         import jax
 
         frozen = [v.value for v in layer.non_trainable_variables]
-        return jax.grad(lambda values: loss(layer.stateless_call(values, frozen, *tensors)[0]))(
-            [v.value for v in trainable]
-        )
+        return jax.grad(
+            lambda values: loss(layer.stateless_call(values, frozen, *tensors, training=True)[0])
+        )([v.value for v in trainable])
     if backend == "torch":
         for variable in trainable:
             variable.value.grad = None
-        loss(layer(*tensors)).backward()
+        loss(layer(*tensors, training=True)).backward()
         return [variable.value.grad for variable in trainable]
     return []
 

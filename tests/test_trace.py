@@ -375,6 +375,48 @@ BUILDABLE = [
         },
     ),
     (
+        # Learned noise, as NoisyNet's NoisyDense: fit() takes the gradient
+        # in training, where alone the noise scale is read.
+        "a-weight-read-in-training-only",
+        {
+            "hyperparameters": [],
+            "random": True,
+            "weights": [
+                {"name": "kernel", "shape": ["input_dim", "input_dim"]},
+                {
+                    "name": "log_sigma",
+                    "shape": ["input_dim"],
+                    "initializer": {"class_name": "Constant", "config": {"value": -2.0}},
+                },
+            ],
+            "computation": (
+                "y = ops.matmul(x, kernel)\n"
+                "if training:\n"
+                "    eps = keras.random.normal(ops.shape(y), seed=seed_generator)\n"
+                "    y = y + ops.exp(log_sigma) * ops.cast(eps, y.dtype)\n"
+                "return y\n"
+            ),
+            "example_input_shape": [8, 4],
+        },
+    ),
+    (
+        # Embedding(mask_zero=True): the output mask is worked out from the
+        # ids, so each refill of the masked steps keeps other steps.
+        "an-output-mask-worked-out-from-the-values",
+        {
+            "hyperparameters": [{"name": "vocab", "type": "int", "default": 12}],
+            "inputs": [{"name": "ids", "shape": [4, None], "dtype": "int32", "high": "vocab"}],
+            "weights": [{"name": "table", "shape": ["vocab", 3], "initializer": "uniform"}],
+            "computation": (
+                "out = ops.take(table, ids, axis=0)\n"
+                "if mask is not None:\n"
+                "    out = out * ops.cast(mask, out.dtype)[:, :, None]\n"
+                "return out\n"
+            ),
+            "output_mask": "return ops.not_equal(ids, 0)",
+        },
+    ),
+    (
         "an-output-mask-that-reads-a-hyperparameter",
         {
             "hyperparameters": [{"name": "threshold", "type": "float", "default": 0.0}],
