@@ -204,6 +204,11 @@ BAD = [
         "hyperparameters: 2001 items (at most 100)",
     ),
     (
+        "name-of-thirty-one-characters",
+        spec(hyperparameters=[UNITS, {**UNITS, "name": "u" * 31}]),
+        "hyperparameters[1].name: 'uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu' is longer than 30 characters",
+    ),
+    (
         "three-hundred-choices",
         spec(
             hyperparameters=[
@@ -373,6 +378,33 @@ GOOD = [
             ],
             computation='y = (ops.matmul(x, kernel) + bias) * scale\nreturn y if mode == "plain" else -y\n',
         ),
+    ),
+    (
+        "names-of-thirty-characters",
+        {
+            "hyperparameters": [
+                {"name": "vocabulary_size_of_the_tables", "type": "int", "default": 11}
+            ],
+            "inputs": [
+                {"name": "decoder_hidden_states", "shape": [2, 5, 4]},
+                {"name": "encoder_hidden_states", "shape": [2, 6, 4]},
+                {"name": "encoder_attention_biases_long", "shape": [2, 6]},
+            ],
+            "weights": [
+                {
+                    "name": "embedding_table_of_thirty_chr",
+                    "shape": ["vocabulary_size_of_the_tables", "decoder_hidden_states.shape[-1]"],
+                    "initializer": {"class_name": "RandomUniform", "config": {"seed": 1}},
+                    "regularizer": {"class_name": "L1L2", "config": {"l1": 0.0001}},
+                }
+            ],
+            "computation": (
+                "q = ops.matmul(decoder_hidden_states, embedding_table_of_thirty_chr[:4])\n"
+                "s = ops.einsum('bqd,bkd->bqk', q, encoder_hidden_states)\n"
+                "s = s + encoder_attention_biases_long[:, None, :]\n"
+                "return ops.matmul(ops.softmax(s, axis=-1), encoder_hidden_states)\n"
+            ),
+        },
     ),
     (
         "exponent-written-for-yaml",
