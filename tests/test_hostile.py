@@ -150,7 +150,8 @@ BAD_COMPUTATIONS = [
     ("indented-first-line", "  y = x\\n" + OK, "computation: line 2: unindent"),
     (
         "indentation-too-deep",
-        "".join("    " * i + f"if x{i}:\\n" for i in range(101)) + "    " * 101 + "pass\\n" + OK,
+        # One space a level: within the rules' 20,000 characters.
+        "".join(" " * i + f"if x{i}:\\n" for i in range(101)) + " " * 101 + "pass\\n" + OK,
         "computation: line 100: too many levels of indentation",
     ),
     (
@@ -159,8 +160,9 @@ BAD_COMPUTATIONS = [
         "computation: line 1: too many",
     ),
     (
-        "expression-of-10000-terms",
-        "return " + "+".join(["x"] * 10_000) + " + kernel + bias + scale",
+        "expression-of-5000-terms",
+        # A line a term: within the rules' bounds (20,000 characters, 1,000 a line).
+        "return (" + "\\n+".join(["x"] * 5_000) + " + kernel + bias + scale)",
         "computation: too deeply",
     ),
     ("yield", "yield x\\n" + OK, "computation: line 1: yield makes the forward function"),
