@@ -20,6 +20,7 @@ whatever it raises, exits included, is its failure.
 
 import ast
 import importlib
+import inspect
 import json
 import os
 import re
@@ -694,8 +695,11 @@ def _gradients(layer, tensors, keras):
         import jax
 
         frozen = [v.value for v in layer.non_trainable_variables]
+        # stateless_call hands `training` to call(), which may not take it.
+        reads = "training" in inspect.signature(layer.call).parameters
+        training = {"training": True} if reads else {}
         return jax.grad(
-            lambda values: loss(layer.stateless_call(values, frozen, *tensors, training=True)[0])
+            lambda values: loss(layer.stateless_call(values, frozen, *tensors, **training)[0])
         )([v.value for v in trainable])
     if backend == "torch":
         for variable in trainable:

@@ -256,11 +256,14 @@ def gradients(case, layer, x):
         import jax
 
         non_trainable = [v.value for v in layer.non_trainable_variables]
+        # stateless_call hands `training` to call(), which may not take it.
+        reads = "training" in inspect.signature(layer.call).parameters
+        training = {"training": True} if reads else {}
 
         def loss(trainable_values):
             args = x if case.several else [x]
             y, _ = layer.stateless_call(
-                trainable_values, non_trainable, *args, training=True
+                trainable_values, non_trainable, *args, **training
             )
             return ops.sum(ops.cast(y, "float32") * probe)
 
