@@ -56,9 +56,14 @@ DEFECTS = {
     28: "a state weight is assigned in inference",
     29: "a state weight is never assigned",
     30: "a state weight is autocast to float16 under mixed precision",
+    # Found since: a wiring the config round trip cannot see.
+    31: "the computation gets a hyperparameter's default, not the value passed",
 }
 # Defects that only a layer with hyperparameters can have.
 NEED_HYPERPARAMETERS = {14}
+# Defects that only a layer whose computation reads a hyperparameter that the
+# tests build with another value than its default can have.
+NEED_READ_HYPERPARAMETER = {31}
 # Defects that only a layer whose computation reads `training`, a random
 # layer, or a layer with a weight updated in training can have.
 NEED_TRAINING = {23}
@@ -135,10 +140,30 @@ def has_hyperparameters(spec):
     return bool(spec["hyperparameters"])
 
 
-def reads_training(spec):
+def names_read(spec):
+    """The names the computation reads."""
     body = "".join(f"    {line}\n" for line in spec["computation"].splitlines())
     tree = ast.parse(f"def forward():\n{body}")
-    return any(isinstance(n, ast.Name) and n.id == "training" for n in ast.walk(tree))
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def reads_training(spec):
+    return "training" in names_read(spec)
+
+
+def read_hyperparameter(spec):
+    """The first hyperparameter the computation reads and the tests build
+    with a value other than its default (a free str is tested with its
+    default), or None."""
+    read = names_read(spec)
+    return next(
+        (
+            hp["name"]
+            for hp in spec["hyperparameters"]
+            if hp["name"] in read and (hp["type"] != "str" or hp.get("choices"))
+        ),
+        None,
+    )
 
 
 def is_random(spec):
@@ -603,6 +628,14 @@ def hyperparameter_unchecked(source, spec):
     if not isinstance(check, ast.If):
         raise MutationError(f"__init__ does not check {name} before storing it")
     return delete(source, check), (quoted(name), "accepted")
+
+
+@mutant(31, applies=lambda spec: read_hyperparameter(spec) is not None)
+def hyperparameter_default_passed(source, spec):
+    """build() hands the Lambda the default, whatever the layer was built with."""
+    name = read_hyperparameter(spec)
+    passed = entry(source, "build", name)[1]
+    return splice(source, passed, default(source, name)), (quoted(name), "built with")
 
 
 @mutant(15)

@@ -20,6 +20,7 @@ from mutants import (
     MUTANTS,
     NEED_HYPERPARAMETERS,
     NEED_RANDOM,
+    NEED_READ_HYPERPARAMETER,
     NEED_STATE,
     NEED_TRAINING,
     VERDICTS,
@@ -29,6 +30,7 @@ from mutants import (
     has_state,
     is_random,
     kill_table,
+    read_hyperparameter,
     reads_training,
 )
 from rendering import REPO, ProjectRun, load_spec, render
@@ -161,6 +163,7 @@ def test_every_defect_has_a_mutant(spec):
     expected = set(DEFECTS) - INPUTS_AND_MASKS
     for needed, has in (
         (NEED_HYPERPARAMETERS, bool(answers["hyperparameters"])),
+        (NEED_READ_HYPERPARAMETER, read_hyperparameter(answers) is not None),
         (NEED_TRAINING, reads_training(answers)),
         (NEED_RANDOM, is_random(answers)),
         (NEED_STATE, has_state(answers)),

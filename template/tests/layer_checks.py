@@ -353,6 +353,20 @@ class LayerTrackingTests:
                 "gradient trains nothing)"
             )
 
+    def test_lambda_receives_the_hyperparameters_passed(self):
+        read = inspect.signature(self.case.forward).parameters
+        passed = {k: v for k, v in self.case.test_values.items() if k in read}
+        if not passed:
+            pytest.skip("the computation reads no hyperparameter")
+        layer = self.case.build(**passed)
+        for name, value in passed.items():
+            received = layer._forward.arguments.get(name)
+            # Exact type too: 1 == 1.0 == True, and the computation may branch on it.
+            assert type(received) is type(value) and received == value, (
+                f"the Lambda receives {received!r} for hyperparameter '{name}', "
+                f"but the layer was built with {value!r}"
+            )
+
     def test_lambda_is_created_once_in_build(self):
         layer = self.case.build()
         x = self.case.data()
