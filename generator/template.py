@@ -8,6 +8,7 @@ copy the versions Copier needs to update a layer later.
 """
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -39,8 +40,12 @@ def releases():
     carried files are committed to a git repository in the user's data
     folder, one tagged commit per template installed here, where `update`
     finds every version its layers record and `update --all` the newest.
-    A tag is the tool's version and the files' own hash (`0.1.0+3f9a1c2e`):
-    a name never stands for other files, even in a repository made again.
+    A tag is the tool's version, then the release's number here and the
+    files' own hash (`0.1.0+4.3f9a1c2e`): among builds of one version (a
+    template changed, the version not), Copier takes the highest number as
+    the newest, the one installed last, where a hash alone would order them
+    at random; the hash keeps a name from standing for other files, even in
+    a repository made again.
     Runs one at a time (a lock), since each fills the repository's tree.
     """
     import fcntl
@@ -62,12 +67,24 @@ def releases():
         )
         git(repository, "add", "--all")
         tree = git(repository, "write-tree").strip()
-        tag = f"{importlib.metadata.version(_DISTRIBUTION)}+{tree[:8]}"
-        if not git(repository, "tag", "--list", tag).strip():
-            if git(repository, "status", "--porcelain").strip():
-                git(repository, *_COMMITTER, "commit", "--quiet", "-m", f"template {tag}")
-            git(repository, *_COMMITTER, "tag", tag, "HEAD")
+        tags = git(repository, "tag", "--list").split()
+        newest = _newest(tags)
+        # The newest release is the last commit, tagged by this function only.
+        if newest and not git(repository, "status", "--porcelain").strip():
+            return repository, newest
+        number = len(tags) + 1
+        tag = f"{importlib.metadata.version(_DISTRIBUTION)}+{number}.{tree[:8]}"
+        message = f"template {tag}"
+        git(repository, *_COMMITTER, "commit", "--quiet", "--allow-empty", "-m", message)
+        git(repository, *_COMMITTER, "tag", tag, "HEAD")
     return repository, tag
+
+
+def _newest(tags):
+    """The release Copier takes as the newest: the highest number; before
+    releases were numbered (`0.1.0+3f9a1c2e`), any tag is older."""
+    numbered = [t for t in tags if re.fullmatch(r"[^+]+\+\d+\.[0-9a-f]+", t)]
+    return max(numbered, key=lambda t: int(t.split("+")[1].split(".")[0]), default=None)
 
 
 def releases_repository():
