@@ -5,13 +5,15 @@ No unsafe feature is used (the template has none), so nothing here needs
 """
 
 import shutil
+from fnmatch import fnmatch
 from pathlib import Path
 
 import copier
 
 from generator import template as source
 from generator.errors import InputError
-from generator.project import ANSWERS, git, recorded_answers, uncommitted
+from generator.project import ANSWERS, PROJECT_FILE, git, package_of, recorded_answers, uncommitted
+from generator.rules import copier_config
 from generator.update_all import conflicted
 
 
@@ -39,6 +41,7 @@ def new(spec, dest, template=None):
             "regenerate it with: python -m generator update SPEC PROJECT"
         )
     _refuse_a_second_class(spec, dest)
+    shared = _shared_files_in(spec, dest)
     before, existed, entries = _files(dest), dest.exists(), _entries(dest)
     src_path, vcs_ref = _source(dest, template)
     try:
@@ -52,6 +55,10 @@ def new(spec, dest, template=None):
             vcs_ref=vcs_ref,
             defaults=True,
             overwrite=False,
+            # A project's shared files stay as they are: `update --all` moves
+            # them with every layer, and Copier would ask before replacing
+            # them (a hand edit, another template version).
+            skip_if_exists=shared,
             unsafe=False,
             quiet=True,
         )
@@ -62,6 +69,48 @@ def new(spec, dest, template=None):
         _remove_new(dest, existed, entries)
         raise
     return sorted(_files(dest) - before)
+
+
+def _shared_files_in(spec, dest):
+    """The files every layer of a project shares (tests' helpers, the
+    package's modules) that `dest` holds already: a project's, which a new
+    layer keeps. A folder that is not a project holding one, or a folder
+    inside a project, is refused: the user's own file would be replaced, or
+    a project made inside the other."""
+    for folder in dest.resolve().parents:
+        if (folder / PROJECT_FILE).is_file() or (folder / ANSWERS).is_dir():
+            raise InputError(
+                f"{dest} is inside the project {folder}: add the layer from the "
+                "project's root folder"
+            )
+    shared = [
+        path
+        for path in _shared()
+        if (dest / path.replace("{{package_name}}", spec.package_name)).is_file()
+    ]
+    if shared and package_of(dest) is None:
+        found = dest / shared[0].replace("{{package_name}}", spec.package_name)
+        raise InputError(
+            f"{found} exists, and {dest} is no project of this template: new would "
+            "replace it; choose an empty folder, or a project made by keras-layer"
+        )
+    return [path.replace("{{package_name}}", spec.package_name) for path in shared]
+
+
+def _shared():
+    """What the template writes for every layer alike (its files named after
+    no layer), but the files a project owns after its first copy
+    (copier.yml's `_skip_if_exists`, which Copier keeps anyway)."""
+    folder = source.ROOT / copier_config().get("_subdirectory", ".")
+    skipped = copier_config().get("_skip_if_exists", [])
+    names = (p.relative_to(folder).as_posix().removesuffix(".jinja") for p in folder.rglob("*"))
+    return sorted(
+        name
+        for name in names
+        if (folder / name).is_file() or (folder / f"{name}.jinja").is_file()
+        if "{{module_name}}" not in name and "{{_copier_conf" not in name
+        if not any(fnmatch(name, pattern) for pattern in skipped)
+    )
 
 
 def _source(dest, template):

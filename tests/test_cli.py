@@ -90,6 +90,37 @@ def test_new_renders_then_refuses_to_overwrite(tmp_path):
     assert module.read_text().endswith("# mine\n")
 
 
+def test_new_never_replaces_a_file_of_a_folder_that_is_no_project(tmp_path):
+    dest = tmp_path / "mine"
+    (dest / "tests").mkdir(parents=True)
+    conftest = dest / "tests" / "conftest.py"
+    conftest.write_text("import pytest  # mine\n")
+    assert_refused(generator("new", str(CATALOG[0]), str(dest)), "tests/conftest.py exists")
+    assert conftest.read_text() == "import pytest  # mine\n"
+    assert sorted(p.name for p in dest.rglob("*")) == ["conftest.py", "tests"]
+
+
+def test_new_in_a_folder_of_a_project_is_refused(tmp_path):
+    dest = tmp_path / "project"
+    assert generator("new", str(CATALOG[0]), str(dest)).returncode == 0
+    before = sorted(dest.rglob("*"))
+    assert_refused(generator("new", str(CATALOG[1]), str(dest / "tests")), "is inside the project")
+    assert sorted(dest.rglob("*")) == before
+
+
+def test_a_new_layer_keeps_the_projects_shared_files(tmp_path):
+    """A hand edit of a shared helper is the project's: a new layer neither
+    replaces it nor asks (it would, in a terminal, and fail outside one)."""
+    dest = tmp_path / "project"
+    assert generator("new", str(CATALOG[0]), str(dest)).returncode == 0
+    helpers = dest / "tests" / "layer_checks.py"
+    helpers.write_text(helpers.read_text() + "\n\ndef team_helper():\n    return 1\n")
+    proc = generator("new", str(CATALOG[1]), str(dest))
+    assert proc.returncode == 0, proc.stderr
+    assert helpers.read_text().endswith("def team_helper():\n    return 1\n")
+    assert (dest / "tests" / f"test_{CATALOG[1].stem}.py").is_file()
+
+
 def test_new_with_a_bad_spec_writes_nothing(tmp_path):
     spec = tmp_path / "spec.yml"
     spec.write_text("weights: []\n")
@@ -126,18 +157,18 @@ def test_new_refuses_a_second_layer_of_the_same_class(tmp_path):
 
 
 def test_a_render_that_fails_halfway_leaves_nothing(tmp_path):
-    """A shared file the user edited makes Copier want to ask, which it
-    cannot without a terminal, after it has begun writing: what it wrote is
-    removed, and the project is as it was."""
+    """A file Copier cannot write, met after it has begun writing (the new
+    layer's test, a link into a folder that is gone; src/ is written before
+    tests/): what it wrote is removed, and the project is as it was."""
     dest = tmp_path / "project"
     assert generator("new", str(CATALOG[0]), str(dest)).returncode == 0
-    checks = dest / "tests" / "layer_checks.py"
-    checks.write_text(checks.read_text() + "# ours\n")
+    (dest / "tests" / f"test_{CATALOG[1].stem}.py").symlink_to(tmp_path / "gone" / "test.py")
     before = snapshot(dest)
     proc = generator("new", str(CATALOG[1]), str(dest))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    assert "Interactive session required" in proc.stderr.splitlines()[-1]
+    assert proc.stderr.splitlines()[-1].startswith("copier: "), proc.stderr
     assert snapshot(dest) == before
+    assert not (dest / "src" / "custom_layers" / f"{CATALOG[1].stem}.py").exists()
 
 
 def test_a_module_named_like_a_package_of_the_project_is_refused(tmp_path):
