@@ -19,13 +19,22 @@ ANSWERS = Path(".copier-answers")
 
 
 def package_of(folder):
-    """The package of the project in `folder`: the one its first copy wrote
-    to .keras-layers.yml or, in a project older than that file, the one its
-    layers' answers record; None where there is no project."""
-    for path in [Path(folder) / PROJECT_FILE, *sorted((Path(folder) / ANSWERS).glob("*.yml"))]:
-        package = _read(path).get("package_name")
-        if package:
-            return package
+    """The package of the project in `folder`; None where there is no project."""
+    return (found_package(folder) or (None, None))[0]
+
+
+def found_package(folder):
+    """(package, where it was found) of the project in `folder`, as
+    project.jinja finds it: the one its first copy wrote to
+    .keras-layers.yml or, in a project without that file (older, or it was
+    lost), the one folder of src/ holding the _lambda.py every layer
+    imports; None where there is no project."""
+    package = _read(Path(folder) / PROJECT_FILE).get("package_name")
+    if package:
+        return package, PROJECT_FILE
+    ours = sorted(Path(folder).glob("src/*/_lambda.py"))
+    if len(ours) == 1:
+        return ours[0].parent.name, ours[0].relative_to(folder).as_posix()
     return None
 
 
@@ -44,16 +53,17 @@ def in_project(answers, folder):
     """Spec answers headed for the project in `folder`: without package_name
     they take the project's; with another one they are refused (the words
     are Copier's validator's, generator/includes/project.jinja)."""
-    package = package_of(folder)
-    if package is None or not isinstance(answers, dict):
+    found = found_package(folder)
+    if found is None or not isinstance(answers, dict):
         return answers
+    package, where = found
     if "package_name" not in answers:
         return {**answers, "package_name": package}
     if answers["package_name"] != package:
         raise SpecError(
             [
                 f"package_name: '{answers['package_name']}' is not this project's package, "
-                f"'{package}' ({PROJECT_FILE}): a project holds one package; leave "
+                f"'{package}' ({where}): a project holds one package; leave "
                 "package_name out to add the layer to it"
             ]
         )

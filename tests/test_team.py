@@ -187,6 +187,35 @@ def test_a_second_copy_lands_in_the_projects_package_silently(template, seq_proj
     commit_all(seq_project, "third layer")
 
 
+def test_a_project_without_its_settings_file_keeps_its_package(template, seq_project, tmp_path):
+    """A project older than .keras-layers.yml, or that lost it: its package
+    is the one folder of src/ holding the _lambda.py its layers import, to
+    Copier and to the generator alike."""
+    settings = seq_project / ".keras-layers.yml"
+    kept = settings.read_text()
+    settings.unlink()
+    try:
+        before = state(seq_project)
+        copied = run(
+            "copier",
+            "copy",
+            "--defaults",
+            *("-d", "package_name=zeta_layers", "-d", "layer_name=Zed"),
+            str(template),
+            ".",
+            cwd=seq_project,
+        )
+        found = "'seq_layers' (src/seq_layers/_lambda.py)"
+        refused(copied, "'zeta_layers'", found)
+        assert state(seq_project) == before
+        spec = tmp_path / "zed.yml"
+        spec.write_text(yaml.safe_dump({"package_name": "zeta_layers", "layer_name": "Zed"}))
+        refused(run("generator", "new", str(spec), ".", cwd=seq_project), "'zeta_layers'", found)
+        assert state(seq_project) == before
+    finally:
+        settings.write_text(kept)
+
+
 def test_a_layer_of_another_package_is_refused_in_one_line(template, seq_project, tmp_path):
     before = state(seq_project)
     line = refused(
