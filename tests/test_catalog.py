@@ -1,7 +1,9 @@
 """Every catalog layer, and the default one, rendered and tested for real:
 the generated tracking tests build and train each layer on every backend."""
 
+import os
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -61,3 +63,26 @@ def test_each_spec_file_holds_its_layers_answers(catalog_project):
         answers = {k: v for k, v in recorded.items() if not k.startswith("_")}
         spec = yaml.safe_load((catalog_project / "specs" / recorded_file.name).read_text())
         assert with_defaults(spec) == with_defaults(answers), recorded_file.stem
+
+
+def test_a_config_edited_before_loading_traces_its_shape_again(catalog_project):
+    """The output shapes a layer saves were traced with its hyperparameters:
+    one loaded from a config that gives others (a `.keras` file edited by
+    hand) traces its computation again, as Dense works its shape out again."""
+    script = (
+        "import keras\n"
+        "from custom_layers.scaled_dense import ScaledDense\n"
+        "layer = ScaledDense(units=6)\n"
+        "layer.build((None, 5))\n"
+        "layer.compute_output_shape((None, 5))\n"
+        "saved = keras.saving.serialize_keras_object(layer)\n"
+        "saved['config']['units'] = 3\n"
+        "clone = keras.saving.deserialize_keras_object(saved)\n"
+        "print(clone.compute_output_shape((None, 5)), tuple(clone(keras.ops.ones((2, 5))).shape))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(catalog_project / "src")}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=catalog_project
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[-4:] == ["(None,", "3)", "(2,", "3)"], proc.stdout

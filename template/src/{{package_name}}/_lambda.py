@@ -82,15 +82,26 @@ class BoundLambda(keras.layers.Lambda):
     def traced_shapes(self):
         """The shapes traced so far, for the parent's build config."""
         return {
-            "computation": _fingerprint(self.function),
+            "computation": self._identity(),
             "shapes": [[json.loads(key), shape] for key, shape in self._traced.items()],
         }
 
     def remember(self, traced):
         """Take shapes traced before a save, if the computation is the same."""
-        if traced and traced.get("computation") == _fingerprint(self.function):
+        if traced and traced.get("computation") == self._identity():
             for input_shape, output_shape in traced["shapes"]:
                 self._traced[json.dumps(input_shape)] = _shape(output_shape)
+
+    def _identity(self):
+        """What the traced shapes depend on: the computation's code, the
+        hyperparameters it is given and its weights' shapes (a config edited
+        before loading may give others)."""
+        settings = {
+            name: list(value.shape) if hasattr(value, "shape") else value
+            for name, value in self.arguments.items()
+            if hasattr(value, "shape") or isinstance(value, bool | int | float | str)
+        }
+        return _fingerprint(self.function, settings)
 
     def save_own_variables(self, store):
         pass
@@ -99,11 +110,13 @@ class BoundLambda(keras.layers.Lambda):
         pass
 
 
-def _fingerprint(function):
-    """What identifies a computation's code, wherever the module lies."""
+def _fingerprint(function, settings):
+    """What identifies a computation's code, wherever the module lies, and
+    the settings it is run with."""
     code = function.__code__
+    identity = (code.co_code, code.co_consts, code.co_names, code.co_varnames)
     return hashlib.sha256(
-        repr((code.co_code, code.co_consts, code.co_names, code.co_varnames)).encode()
+        repr((identity, json.dumps(settings, sort_keys=True))).encode()
     ).hexdigest()
 
 
