@@ -23,6 +23,7 @@ MAX_INT_DIGITS = sys.int_info.str_digits_check_threshold
 INT_BOUND = 10**MAX_INT_DIGITS
 
 INT_TAG = "tag:yaml.org,2002:int"
+MERGE_TAG = "tag:yaml.org,2002:merge"
 SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -135,8 +136,18 @@ class _Bounds:
             for i, item in enumerate(node.value):
                 yield item, f"{field}[{i}]"
             return
+        # YAML gives a key written twice the last value, and the first is
+        # lost without a word; a merge (`<<`) may override, as it says.
+        seen = {}
         for key, value in node.value:
             name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+            if isinstance(key, yaml.ScalarNode) and key.tag != MERGE_TAG:
+                first = seen.setdefault((key.tag, key.value), key)
+                if first is not key:
+                    line = first.start_mark.line + 1
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key '{name}' is given twice (first at line {line})", key.start_mark
+                    )
             where = name if field is None else f"{field}.{name}"
             yield key, where
             yield value, where

@@ -1,9 +1,10 @@
-"""Re-derive ``keras_names.json``, the Keras facts both rule sets read.
+"""Re-derive ``keras_names.json``, the Keras and Python facts the rules read.
 
-The spec rules (``spec.py``) and the Copier validators (``validate.jinja``)
-must not import Keras: ``generator check`` has to stay fast and Copier runs
-without it. So the names they need are derived from Keras here, once, and a
-test of this repo re-derives them and fails if the stored file is stale.
+The rules (``includes/rules.jinja``), which Copier and ``generator check``
+both run, must not import Keras: ``generator check`` has to stay fast and
+Copier runs without it. So the names they need are derived from Keras (and
+Python) here, once, and a test of this repo re-derives them and fails if
+the stored file is stale.
 
 Run: ``python -m generator.derive`` (writes the file) or ``--check``.
 """
@@ -17,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 NAMES_FILE = Path(__file__).with_name("keras_names.json")
@@ -95,6 +97,7 @@ def derive():
         "python_builtins": sorted(dir(builtins)),
         "python_modules": sorted(sys.stdlib_module_names),
         "library_modules": sorted(_library_modules()),
+        "python_ascii_lookalikes": _ascii_lookalikes(),
     }
     for backend in BACKENDS:
         env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
@@ -106,6 +109,34 @@ def derive():
         merged[f"keras_version_{backend}"] = facts.pop("keras_version")
         _union_into(merged, facts)
     return merged
+
+
+def _ascii_lookalikes():
+    """A regex class of the characters Python reads in a name as ASCII ones
+    (it reads names in NFKC: 'ｕnits' is 'units', 'ﬁlter' is 'filter'),
+    which the rules, reading ASCII names, would read as other names."""
+    found = [
+        code
+        for code in range(0x80, sys.maxunicode + 1)
+        if not 0xD800 <= code <= 0xDFFF
+        and (normal := unicodedata.normalize("NFKC", chr(code))) != chr(code)
+        and re.fullmatch(r"[A-Za-z0-9_]+", normal)
+    ]
+    spans = []
+    for code in found:
+        if spans and spans[-1][1] == code - 1:
+            spans[-1][1] = code
+        else:
+            spans.append([code, code])
+
+    def escaped(code):
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+    return (
+        "["
+        + "".join(escaped(a) if a == b else f"{escaped(a)}-{escaped(b)}" for a, b in spans)
+        + "]"
+    )
 
 
 def _library_modules():

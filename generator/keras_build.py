@@ -189,7 +189,7 @@ def _problems(request, module, report):
     traced = {}  # symbolic output shape by input shapes, default hyperparameters
     for settings, shapes, kind in _variants(normalized, keras.backend.backend()):
         masked = kind in ("masked", "padded")
-        where = _where(shapes, settings, masked, normalized["supports_masking"])
+        where = _where(shapes, settings, masked, normalized["supports_masking"], normalized)
         training = {"training": True} if kind.endswith("training") else {}
         where += ", in training" if training else ""
         report(where, "computation")
@@ -224,7 +224,9 @@ def _problems(request, module, report):
                 if kind in _CALLS and problem is None and normalized["output_mask"] is not None:
                     report(where, "output_mask")
                     carried = layer.compute_mask(tensors[0], _mask(shapes[0], eager, keras))
-                    at = _where(shapes, settings, masked=False, masking=False)
+                    at = _where(
+                        shapes, settings, masked=False, masking=False, normalized=normalized
+                    )
                     problem = _mask_problem(carried, output, normalized, at)
             # Anything the spec's code raises is the spec's failure, SystemExit
             # too: this process only builds layers.
@@ -611,10 +613,17 @@ def _mask(shape, eager, keras):
     return keras.KerasTensor(shape[:2], dtype="bool")
 
 
-def _where(shapes, settings, masked, masking):
+def _where(shapes, settings, masked, masking, normalized=None):
     text = " and ".join(_shape(s) for s in shapes)
     if settings:
         text += " with " + ", ".join(f"{name}={value!r}" for name, value in settings.items())
+        chosen = {
+            hp["name"]
+            for hp in (normalized or {}).get("hyperparameters", [])
+            if not hp["test_value_given"]
+        }
+        if chosen & settings.keys():
+            text += " (test values the tool chose: give test_value to choose others)"
     if masking:
         text += ", masked" if masked else ", no mask"
     return text
@@ -834,9 +843,14 @@ def _in_spec(steps, module, request):
 
 def _first_line(module, function, source):
     """The module's line that holds line 1 of `source`, the function's body:
-    two lines after its docstring (the first turns ruff's formatter off for
-    the spec's own text), less the leading blank lines the template drops and
-    the spec's numbering counts."""
-    tree = ast.parse(Path(module.__file__).read_text("utf-8"))
-    (definition,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function]
-    return definition.body[0].end_lineno + 2 - (len(source) - len(source.lstrip("\n")))
+    the line after the `# fmt: off` that follows its docstring (turning
+    ruff's formatter off for the spec's own text), less the leading blank
+    lines the template drops and the spec's numbering counts."""
+    text = Path(module.__file__).read_text("utf-8")
+    (definition,) = [
+        n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == function
+    ]
+    lines = text.split("\n")  # as Python numbers them: a docstring may hold U+2028
+    docstring_end = definition.body[0].end_lineno
+    off = next(i for i in range(docstring_end, len(lines)) if lines[i].strip() == "# fmt: off")
+    return off + 2 - (len(source) - len(source.lstrip("\n")))

@@ -8,7 +8,7 @@ check` and Copier cannot disagree, and no rule needs `--trust`.
 """
 
 import json
-from functools import cache
+from functools import cache, partial
 
 import jinja2
 import yaml
@@ -49,7 +49,7 @@ def questions():
 def environment():
     envops = dict(copier_config().get("_envops", {}))
     envops["undefined"] = _UNDEFINED[envops.get("undefined", "jinja2.Undefined")]
-    return SandboxedEnvironment(
+    env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(ROOT),
         extensions=_COPIER_EXTENSIONS,
         # Compiling the rules costs more than running them: Jinja's own cache
@@ -58,6 +58,15 @@ def environment():
         bytecode_cache=jinja2.FileSystemBytecodeCache(),
         **envops,
     )
+    env.filters["to_json"] = partial(env.filters["to_json"], default=_jsonable)
+    return env
+
+
+def _jsonable(value):
+    """What JSON cannot hold (bytes, dates), as Copier's `to_json` writes it."""
+    from pydantic_core import to_jsonable_python  # Copier's own dependency
+
+    return to_jsonable_python(value)
 
 
 def render(source, context):
@@ -79,8 +88,16 @@ def cast(question, value):
     """An answer as Copier casts it to its question's type: text given for a
     YAML or JSON question is parsed, as Copier parses it."""
     kind = questions()[question].get("type", "yaml")
+    if isinstance(value, bytes | bytearray):  # YAML's !!binary: Copier decodes it
+        try:
+            value = value.decode()
+        except UnicodeDecodeError:
+            raise CastError(f"{question}: binary data that is not UTF-8 text") from None
     if kind == "str":
-        return value if value is None else str(value)
+        if value is None or isinstance(value, str | int | float):
+            return value if value is None else str(value)
+        # Copier stops on it with a traceback ("Could not convert ... to string").
+        raise CastError(f"{question}: must be text, not {type(value).__name__} (quote it)")
     if kind in ("yaml", "json") and isinstance(value, str):
         try:
             return bounded_yaml.load(value, question) if kind == "yaml" else json.loads(value)

@@ -118,6 +118,17 @@ BAD_FILES = [
     ("no-such-date", "description: 2024-02-30\n", "spec.yml: invalid YAML (line 1, column 14)"),
     ("undefined-alias", "description: *nope\n", "spec.yml: invalid YAML (line 1"),
     ("list-as-key", "? [a]\n: 1\n", "spec.yml: invalid YAML (line 1"),
+    # YAML keeps the last of a key given twice, and the first is lost unsaid.
+    (
+        "key-given-twice",
+        "weights: []\nlayer_name: A\nweights: [{name: w}]\n",
+        "spec.yml: invalid YAML (line 3, column 1): key 'weights' is given twice (first at line 1)",
+    ),
+    (
+        "key-given-twice-in-flow",
+        "{a: 1, a: 2}\n",
+        "spec.yml: invalid YAML (line 1, column 8): key 'a' is",
+    ),
     # Bytes that are not text, or not UTF-8 where no mark says otherwise.
     ("raw-nul", b"layer_name: Foo\ndescription: a\x00b\n", "spec.yml: invalid YAML (line 2)"),
     ("raw-escape", b"layer_name: A\x1b[2J\n", "spec.yml: invalid YAML (line 1)"),
@@ -234,12 +245,13 @@ BAD_COMPUTATIONS = [
     (
         "fullwidth-dunder-import",
         "m = __\\uff49\\uff4d\\uff50\\uff4f\\uff52\\uff54__('os')\\n" + OK,
-        "computation: line 1: '__import__' is not allowed",
+        "computation: '__\\uff49\\uff4d\\uff50\\uff4f\\uff52\\uff54__' holds a character that "
+        "Python reads as an ASCII one",
     ),
     (
         "fullwidth-ops",
         "return (\\uff4f\\uff50\\uff53.matmul(x, kernel) + bias) * scale\\n",
-        "computation: line 1: '\uff4f\uff50\uff53' is read by Python as 'ops'; write 'ops'",
+        "computation: '\\uff4f\\uff50\\uff53' holds a character that Python reads as an ASCII one",
     ),
     ("import-in-nested-def", "def f():\\n    import os\\n" + OK, "computation: line 2: imports"),
     ("nul", "y = 1  # \\0\\n" + OK, "computation: line 1: holds a NUL character"),

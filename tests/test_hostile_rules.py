@@ -307,6 +307,54 @@ BAD = [
         spec(computation="y = '\udfff'\n" + COMPUTATION),
         "computation: line 1: holds a lone surrogate",
     ),
+    # The layer's spec file holds the computation as a YAML block, which
+    # cannot hold a control character (every later update would fail).
+    (
+        "computation-bell",
+        spec(computation="y = 1  # \x07\n" + COMPUTATION),
+        "computation: line 1: holds the control character '\\x07'",
+    ),
+    # Python reads 'ｓcale' as 'scale' (NFKC); the rules read ASCII names.
+    (
+        "computation-fullwidth-name",
+        spec(computation="return (ops.matmul(x, kernel) + bias) * \uff53cale\n"),
+        "computation: '\\uff53cale' holds a character outside ASCII",
+    ),
+    (
+        "str-default-with-control",
+        spec(hyperparameters=with_hyperparameter(name="mode", type="str", default="a\x07")),
+        "hyperparameters[1].default: holds '\\u0007', which is not text",
+    ),
+    ("description-blank", spec(description=" \t"), "description: is blank"),
+    # A setting of Copier's given as an answer replaces it: this one would
+    # blind the checks that read the project's files.
+    (
+        "copier-setting-as-answer",
+        spec(_external_data={"project": {"package_name": "other_layers"}}),
+        "_external_data: is Copier's own setting, not a question",
+    ),
+    # Bounded before the rules walk it (a deep and wide list took minutes).
+    (
+        "computation-in-tensorflow",
+        spec(computation="return (tf.matmul(x, kernel) + bias) * scale\n"),
+        "computation: uses undefined name 'tf' (the computation runs on every backend: "
+        "compute with ops",
+    ),
+    (
+        "config-list-too-long",
+        spec(
+            weights=kernel(
+                initializer={"class_name": "Constant", "config": {"value": [[0.5] * 300] * 2}}
+            )
+        ),
+        "weights[0].initializer.config.value: 3004 characters as JSON (at most 1000)",
+    ),
+    # YAML's !!binary: bytes are a sequence of ints to Jinja.
+    (
+        "shape-of-bytes",
+        spec(weights=kernel(shape=b"\x04\x08")),
+        "weights[0].shape: must be a list of dimensions, not bytes",
+    ),
     # A mask the tests give masks the last steps of axis 1 and keeps the first.
     (
         "mask-read-on-one-step",
@@ -410,6 +458,42 @@ GOOD = [
         "exponent-written-for-yaml",
         spec(
             weights=kernel(initializer={"class_name": "RandomNormal", "config": {"stddev": 1.0e-3}})
+        ),
+    ),
+    # ruff puts a blank line between a docstring and a def that follows.
+    (
+        "computation-starting-with-a-def",
+        spec(
+            computation=(
+                "# a helper first\n"
+                "def scaled(v):\n"
+                "    return v * scale\n"
+                "return scaled(ops.matmul(x, kernel) + bias)\n"
+            )
+        ),
+    ),
+    # Past U+FFFF (JSON writes two surrogates, Python needs one escape),
+    # triple quotes in a docstring's Args, floats Python writes `1e+20`, a
+    # docstring that starts with a quote.
+    (
+        "text-past-the-basic-plane",
+        spec(
+            description='"Quoted" from the start.',
+            hyperparameters=[
+                UNITS,
+                {
+                    "name": "mode",
+                    "type": "str",
+                    "default": "\U0001f600",
+                    "choices": ["\U0001f600", "b"],
+                },
+                {"name": "tag", "type": "str", "default": '"""'},
+                {"name": "big", "type": "float", "default": 1.0e20, "test_value": 2.5e-7},
+            ],
+            computation=(
+                "y = (ops.matmul(x, kernel) + bias) * scale\n"
+                'return y if mode == "\U0001f600" and tag and big > 0 else -y\n'
+            ),
         ),
     ),
 ]
