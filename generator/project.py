@@ -28,13 +28,18 @@ def found_package(folder):
     project.jinja finds it: the one its first copy wrote to
     .keras-layers.yml or, in a project without that file (older, or it was
     lost), the one folder of src/ holding the _lambda.py every layer
-    imports; None where there is no project."""
+    imports; failing both (a layer's files all gone but its answers), the
+    package its layers' answers record; None where there is no project."""
     package = _read(Path(folder) / PROJECT_FILE).get("package_name")
     if package:
         return package, PROJECT_FILE
     ours = sorted(Path(folder).glob("src/*/_lambda.py"))
     if len(ours) == 1:
         return ours[0].parent.name, ours[0].relative_to(folder).as_posix()
+    for path in sorted((Path(folder) / ANSWERS).glob("*.yml")):
+        package = _read(path).get("package_name")
+        if package:
+            return package, path.relative_to(folder).as_posix()
     return None
 
 

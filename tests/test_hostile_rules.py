@@ -318,7 +318,7 @@ BAD = [
     (
         "computation-fullwidth-name",
         spec(computation="return (ops.matmul(x, kernel) + bias) * \uff53cale\n"),
-        "computation: '\\uff53cale' holds a character outside ASCII",
+        "computation: '\\uff53cale' holds a character that Python reads as an ASCII one",
     ),
     (
         "str-default-with-control",
