@@ -83,18 +83,14 @@ def _shared_files_in(spec, dest):
                 f"{dest} is inside the project {folder}: add the layer from the "
                 "project's root folder"
             )
-    shared = [
-        path
-        for path in _shared()
-        if (dest / path.replace("{{package_name}}", spec.package_name)).is_file()
-    ]
-    if shared and package_of(dest) is None:
-        found = dest / shared[0].replace("{{package_name}}", spec.package_name)
+    paths = (path.replace("{{package_name}}", spec.package_name) for path in _shared())
+    present = [path for path in paths if (dest / path).is_file()]
+    if present and package_of(dest) is None:
         raise InputError(
-            f"{found} exists, and {dest} is no project of this template: new would "
-            "replace it; choose an empty folder, or a project made by keras-layer"
+            f"{dest / present[0]} exists, and {dest} is no project of this template: new "
+            "would replace it; choose an empty folder, or a project made by keras-layer"
         )
-    return [path.replace("{{package_name}}", spec.package_name) for path in shared]
+    return present
 
 
 def _shared():

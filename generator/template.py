@@ -74,8 +74,7 @@ def releases():
             return repository, newest
         number = len(tags) + 1
         tag = f"{importlib.metadata.version(_DISTRIBUTION)}+{number}.{tree[:8]}"
-        message = f"template {tag}"
-        git(repository, *_COMMITTER, "commit", "--quiet", "--allow-empty", "-m", message)
+        git(repository, *_COMMITTER, "commit", "--quiet", "--allow-empty", "-m", f"template {tag}")
         git(repository, *_COMMITTER, "tag", tag, "HEAD")
     return repository, tag
 
