@@ -146,7 +146,10 @@ class _Bounds:
                 if first is not key:
                     line = first.start_mark.line + 1
                     raise yaml.constructor.ConstructorError(
-                        None, None, f"key '{name}' is given twice (first at line {line})", key.start_mark
+                        None,
+                        None,
+                        f"key '{name}' is given twice (first at line {line})",
+                        key.start_mark,
                     )
             where = name if field is None else f"{field}.{name}"
             yield key, where

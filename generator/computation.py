@@ -16,6 +16,7 @@ answer is a list of one-line problems, never an exception.
 import ast
 import builtins
 import io
+import re
 import symtable
 import tokenize
 import unicodedata
@@ -119,11 +120,19 @@ def analyse(source, visible, weights=()):
     except SyntaxError as error:
         line = error.lineno and error.lineno > 1 and error.lineno - 1 + offset
         where = f"line {line}: " if line else ""
-        return Analysis([f"computation: {where}{error.msg}"])
+        return Analysis([f"computation: {where}{error.msg}{_folded(source)}"])
     except (RecursionError, MemoryError):
         return Analysis(["computation: too deeply nested for Python to compile"])
     except (ValueError, UnicodeError) as error:
         return Analysis([f"computation: cannot be compiled: {error}"])
+
+
+def _folded(source):
+    """A hint for a body that YAML folded: lines written without `|` reach
+    the template as one line, `h = x * w return h`."""
+    if "\n" in source.strip() or not re.search(r"\S\s+return\b", source):
+        return ""
+    return " (YAML joined its lines into one: begin the block with `|`)"
 
 
 def _characters(source):

@@ -168,6 +168,23 @@ BAD = [
         "weights[0].initializer.config.stddev",
     ),
     ("initializer-number", {"weights": kernel(initializer=3)}, "weights[0].initializer"),
+    (
+        "initializer-serialized-custom",
+        {
+            "weights": kernel(
+                initializer={"module": None, "class_name": "Zeros", "registered_name": "My>Zeros"}
+            )
+        },
+        "weights[0].initializer.module",
+    ),
+    (
+        "dimension-float-hyperparameter",
+        {
+            "hyperparameters": units() + [{"name": "rate", "type": "float", "default": 0.5}],
+            "weights": kernel(shape=["input_dim", "rate"]),
+        },
+        "weights[0].shape[1]",
+    ),
     ("regularizer-unknown", {"weights": kernel(regularizer="l3")}, "weights[0].regularizer"),
     (
         "regularizer-not-keras-spelling",
@@ -461,6 +478,7 @@ BAD = [
     ),
     ("output-mask-number", {"output_mask": 3}, "output_mask"),
     ("output-mask-typo", {"output_mask": "inptu"}, "output_mask"),
+    ("output-mask-folded", {"output_mask": "m = mask return m"}, "output_mask"),
     ("output-mask-reads-weight", {"output_mask": "return kernel > 0\n"}, "output_mask"),
     (
         "output-mask-reads-second-input",
@@ -566,6 +584,15 @@ def test_no_package_name_can_shadow_a_shared_check():
     assert shared <= set(vocabulary["PROJECT_MODULES"])
 
 
+# What `keras.initializers.serialize` writes, pasted from a saved config.
+SERIALIZED_ORTHOGONAL = {
+    "module": "keras.initializers",
+    "class_name": "Orthogonal",
+    "config": {"gain": 2.0, "seed": None},
+    "registered_name": None,
+}
+
+
 GOOD = [
     (
         "statements-after-a-semicolon",
@@ -592,6 +619,7 @@ GOOD = [
         },
     ),
     ("mapping-with-no-config", {"weights": kernel(initializer={"class_name": "Orthogonal"})}),
+    ("keras-serialized-form", {"weights": kernel(initializer=SERIALIZED_ORTHOGONAL)}),
     ("return-after-a-semicolon", {"computation": "y = x * 2.0; " + DEFAULT_RETURN}),
     # Python and the template both break lines at a carriage return.
     ("carriage-return-line-breaks", {"computation": "y = x * 2.0\r" + DEFAULT_RETURN}),
@@ -683,3 +711,53 @@ def test_text_answers_cannot_inject_code(tmp_path):
 def test_the_default_module_is_named_as_keras_names_its_modules(layer_name, module_name):
     """copier.yml's default, rendered as Copier renders it."""
     assert with_defaults({"layer_name": layer_name})["module_name"] == module_name
+
+
+def test_keras_serialized_form_is_written_as_class_name_and_config(tmp_path):
+    project = render(tmp_path / "project", {"weights": kernel(initializer=SERIALIZED_ORTHOGONAL)})
+    layer = (project / "src/custom_layers/scaled_dense.py").read_text()
+    assert '"class_name": "Orthogonal", "config": {"gain": 2.0, "seed": None}' in layer
+    assert "registered_name" not in layer and '"module"' not in layer
+
+
+@pytest.mark.parametrize(
+    ("answers", "messages"),
+    [
+        (
+            {"weights": kernel(shape=["input_shape[0]", "units"])},
+            ["weights[0].shape[0]: input_shape[0] is the batch axis, which has no static size"],
+        ),
+        (
+            {
+                "hyperparameters": units() + [{"name": "rate", "type": "float", "default": 0.5}],
+                "weights": kernel(shape=["input_dim", "rate"]),
+            },
+            ["weights[0].shape[1]: 'rate' is a float hyperparameter: a dimension takes an int one"],
+        ),
+        (
+            {"weights": kernel(initializer={"module": "my.pkg", "class_name": "Zeros"})},
+            [
+                "weights[0].initializer.module: 'my.pkg' is not keras.initializers: "
+                "only Keras's own initializers are known here"
+            ],
+        ),
+        # Lines written without `|` in a spec file: YAML folds them into one.
+        (
+            {"output_mask": "m = mask return m"},
+            [
+                "output_mask: 'm = mask return m' is not null, input, or a one-line body "
+                "`return <mask>` (YAML joined its lines into one: begin the block with `|`)"
+            ],
+        ),
+        (
+            {"computation": "y = " + DEFAULT_RETURN.strip().removeprefix("return ") + " return y"},
+            [
+                "computation: line 1: invalid syntax "
+                "(YAML joined its lines into one: begin the block with `|`)"
+            ],
+        ),
+    ],
+)
+def test_each_fault_is_reported_once_and_named(tmp_path, capsys, answers, messages):
+    status, out, err = check(tmp_path, capsys, answers)
+    assert status == 2 and err.splitlines() == messages
