@@ -11,7 +11,16 @@ import sys
 import pytest
 import yaml
 
-from rendering import CATALOG, REPO, commit_all, git, load_spec, released_template, render
+from rendering import (
+    CATALOG,
+    REPO,
+    backend_env,
+    commit_all,
+    git,
+    load_spec,
+    released_template,
+    render,
+)
 from terminal import CTRL_C, Terminal, python
 
 FROZEN = REPO / "examples" / "catalog" / "frozen_normalizer.yml"
@@ -433,6 +442,33 @@ def test_a_failing_layer_leaves_the_others_updated(team):
         assert (team / path).read_text() == text, f"{path} changed although its layer failed"
     assert_merged_cleanly(team)
     assert git(team, "worktree", "list").count("\n") == 1
+
+
+IMPORT_LOG = """
+import os  # noqa: E402
+
+with open(os.environ["IMPORT_LOG"], "a") as log:
+    log.write(__name__ + "\\n")
+"""
+
+
+def test_a_test_file_run_alone_trains_only_its_own_layer_distributed(team, tmp_path):
+    """The distributed checks train, in a process of their own, the layers of
+    the test modules the run collected: a run of one file waits for one."""
+    for path in (team / "tests").glob("test_*.py"):
+        path.write_text(path.read_text() + IMPORT_LOG)
+    log = tmp_path / "imports.log"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-m", "distributed", "tests/test_scaled_dense.py"],
+        cwd=team,
+        env=backend_env("tensorflow", IMPORT_LOG=str(log)),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed, 1 skipped" in proc.stdout, proc.stdout
+    # Imported by pytest, then by the training process: no other module.
+    assert log.read_text().splitlines() == ["test_scaled_dense"] * 2
 
 
 def test_a_template_only_update_does_not_drop_a_spec_edit(team):
