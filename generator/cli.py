@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from generator.errors import InputError
+from generator.lint import installed
 from generator.messages import printable
 from generator.project import in_project
 from generator.spec import SpecError, built
@@ -34,7 +35,8 @@ def check(args):
 
         backends = backends_named(args.backends)
     spec = load(args.spec, quick=args.quick, backends=backends)
-    print(f"ok: {spec.summary()}")
+    unlinted = "" if args.quick or installed() else " (not linted: ruff is not installed)"
+    print(f"ok: {spec.summary()}{unlinted}")
 
 
 def new(args):

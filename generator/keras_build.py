@@ -18,7 +18,6 @@ stdout, one JSON line per message: `ready` once Keras is imported (or
 whatever it raises, exits included, is its failure.
 """
 
-import ast
 import importlib
 import inspect
 import json
@@ -32,6 +31,7 @@ import time
 import warnings
 from pathlib import Path
 
+from generator.layer_files import first_line
 from generator.messages import printable
 from generator.template import ROOT
 
@@ -837,20 +837,6 @@ def _in_spec(steps, module, request):
     for function, line in steps:
         if function.co_filename == module.__file__ and function.co_name in code:
             field, source = code[function.co_name]
-            return field, line - _first_line(module, function.co_name, source) + 1
+            text = Path(module.__file__).read_text("utf-8")
+            return field, line - first_line(text, function.co_name, source) + 1
     return "computation", None
-
-
-def _first_line(module, function, source):
-    """The module's line that holds line 1 of `source`, the function's body:
-    the line after the `# fmt: off` that follows its docstring (turning
-    ruff's formatter off for the spec's own text), less the leading blank
-    lines the template drops and the spec's numbering counts."""
-    text = Path(module.__file__).read_text("utf-8")
-    (definition,) = [
-        n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == function
-    ]
-    lines = text.split("\n")  # as Python numbers them: a docstring may hold U+2028
-    docstring_end = definition.body[0].end_lineno
-    off = next(i for i in range(docstring_end, len(lines)) if lines[i].strip() == "# fmt: off")
-    return off + 2 - (len(source) - len(source.lstrip("\n")))

@@ -174,15 +174,18 @@ def _misread(answers, normalized):
 
 
 def built(answers, quick=False, backends=None):
-    """`parse`, then (unless `quick`) the layer built in Keras on symbolic
-    inputs, as its generated test builds it, and its generated tests run
-    (``generator/trace.py``), on `backends` if given: what `check`, `new` and
-    `update` accept, their tests pass."""
+    """`parse`, then (unless `quick`) the spec's own code linted as the
+    project's CI lints it (``generator/lint.py``, where ruff is installed),
+    and the layer built in Keras on symbolic inputs, as its generated test
+    builds it, and its generated tests run (``generator/trace.py``), on
+    `backends` if given: what `check`, `new` and `update` accept, their
+    tests and their project's CI pass."""
     spec = parse(answers)
     if not quick:
+        from generator.lint import installed, lint_problems
         from generator.trace import trace_problems
 
-        found = trace_problems(spec, backends)
+        found = (lint_problems(spec) if installed() else []) or trace_problems(spec, backends)
         if found:
             raise SpecError(found)
     return spec

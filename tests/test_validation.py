@@ -746,7 +746,7 @@ def test_keras_serialized_form_is_written_as_class_name_and_config(tmp_path):
             {"output_mask": "m = mask return m"},
             [
                 "output_mask: 'm = mask return m' is not null, input, or a one-line body "
-                "`return <mask>` (YAML joined its lines into one: begin the block with `|`)"
+                "`return <mask>` (YAML joined its lines into one: write the body on one line)"
             ],
         ),
         (
@@ -754,6 +754,29 @@ def test_keras_serialized_form_is_written_as_class_name_and_config(tmp_path):
             [
                 "computation: line 1: invalid syntax "
                 "(YAML joined its lines into one: begin the block with `|`)"
+            ],
+        ),
+        # Ruff, as the project's CI runs it, on the spec's own code.
+        (
+            {
+                "computation": "twice = lambda v: v * 2.0\nfor i in range(2):\n"
+                "    x = twice(x)\n" + DEFAULT_RETURN
+            },
+            [
+                "computation: line 1: E731 Do not assign a `lambda` expression, use a `def` "
+                "(ruff, as the project's CI runs it)",
+                "computation: line 2: B007 Loop control variable `i` not used within loop body "
+                "(ruff, as the project's CI runs it)",
+            ],
+        ),
+        (
+            {
+                "example_input_shape": [4, None, 16],
+                "output_mask": "return mask if not mask is None else mask",
+            },
+            [
+                "output_mask: line 1: E714 Test for object identity should be `is not` "
+                "(ruff, as the project's CI runs it)"
             ],
         ),
     ],
