@@ -784,3 +784,23 @@ def test_keras_serialized_form_is_written_as_class_name_and_config(tmp_path):
 def test_each_fault_is_reported_once_and_named(tmp_path, capsys, answers, messages):
     status, out, err = check(tmp_path, capsys, answers)
     assert status == 2 and err.splitlines() == messages
+
+
+def test_names_differing_only_in_case_are_other_names(tmp_path, capsys):
+    """Jinja's `unique` ignores case unless told: `Training` hid `training`
+    from the names the computation reads, and `A` was a second `a`."""
+    answers = {
+        "hyperparameters": units()
+        + [{"name": "mode", "type": "str", "default": "a", "choices": ["a", "A"]}],
+        "weights": kernel(shape=["input_dim", "units"]),
+        "computation": "Training = 1.0\nKernel = 2.0\n"
+        "y = ops.matmul(x, kernel) * Kernel * (2.0 if training else Training)\n"
+        'return y if mode == "a" else -y\n',
+    }
+    answers["weights"] = answers["weights"][:1]
+    status, out, err = check(tmp_path, capsys, answers)
+    assert status == 0, err
+    layer = (
+        render(tmp_path / "project", answers) / "src/custom_layers/scaled_dense.py"
+    ).read_text()
+    assert "def scaled_dense_forward(x, kernel, mode, training):" in layer
