@@ -242,6 +242,11 @@ BAD = [
     ("hypers-not-list", {"hyperparameters": "units"}, "hyperparameters"),
     ("computation-empty", {"computation": "  \n"}, "computation"),
     ("computation-no-return", {"computation": "y = x * scale\n"}, "computation"),
+    (
+        "computation-formatter-directive",
+        {"computation": "y = x * 2.0\n# fmt: on\n" + DEFAULT_RETURN},
+        "computation: line 2",
+    ),
     ("input-shape-rank-1", {"example_input_shape": [8]}, "example_input_shape"),
     ("input-shape-zero", {"example_input_shape": [8, 0]}, "example_input_shape"),
     ("input-shape-strings", {"example_input_shape": ["8", 16]}, "example_input_shape"),
