@@ -191,10 +191,10 @@ def test_a_module_named_like_a_package_of_the_project_is_refused(tmp_path):
     assert snapshot(dest) == before
 
 
-def test_names_too_long_for_file_names_are_refused(tmp_path):
+def test_names_too_long_for_file_names_and_code_lines_are_refused(tmp_path):
     spec = tmp_path / "long.yml"
     spec.write_text(yaml.safe_dump({"layer_name": "LongNamed", "module_name": "m" * 300}))
-    assert_refused(generator("check", str(spec)), "module_name:", "longer than 100")
+    assert_refused(generator("check", str(spec)), "module_name:", "longer than 60")
 
 
 def test_the_test_command_shown_can_be_pasted_into_a_shell(tmp_path):

@@ -310,6 +310,55 @@ def test_generated_code_is_ruff_clean_for_any_name(named_projects, package, comm
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def longest_names_spec(layer_name, inputs=None):
+    """A layer whose every name is as long as the rules allow (60 for the
+    layer, module and package, 30 for the rest), hyperparameters of each kind."""
+    n = "n" * 30
+    names = {kind: kind[0] * 29 + "_" for kind in ("int", "float", "bool", "choice", "str")}
+    x = " + ".join(i["name"] for i in inputs) if inputs else "x"
+    axis = f"{inputs[0]['name']}.shape[1]" if inputs else "input_dim"
+    spec = {
+        "package_name": "p" * 60,
+        "layer_name": layer_name,
+        "module_name": layer_name.lower(),
+        "hyperparameters": [
+            {"name": names["int"], "type": "int", "default": 3},
+            {"name": n, "type": "int", "default": 4},
+            {"name": names["float"], "type": "float", "default": 0.5},
+            {"name": names["bool"], "type": "bool", "default": True},
+            {"name": names["choice"], "type": "str", "default": "x", "choices": ["x", "y"]},
+            {"name": names["str"], "type": "str", "default": "z"},
+        ],
+        "weights": [
+            {"name": "w" * 30, "shape": [axis, n], "regularizer": "l2", "constraint": "non_neg"},
+            {"name": "v" * 30, "shape": [n], "trainable": False},
+        ],
+        "computation": (
+            f"y = ops.matmul({x}, {'w' * 30}) * {names['float']} * {names['int']}\n"
+            f"if {names['bool']} and {names['choice']} == 'x' and {names['str']} == 'z':\n"
+            f"    y = y + {'v' * 30}\nreturn y\n"
+        ),
+    }
+    return {**spec, "inputs": inputs} if inputs else spec
+
+
+@pytest.fixture(scope="module")
+def longest_names(tmp_path_factory):
+    project = tmp_path_factory.mktemp("longest") / "project"
+    render(project, longest_names_spec("A" + "b" * 59))
+    inputs = [{"name": "q" * 30, "shape": [4, 5]}, {"name": "k" * 30, "shape": [4, 5]}]
+    render(project, longest_names_spec("B" + "c" * 59, inputs))
+    return project
+
+
+@pytest.mark.parametrize("command", [("check",), ("format", "--check")])
+def test_generated_code_is_ruff_clean_for_the_longest_names(longest_names, command):
+    proc = subprocess.run(
+        ["ruff", *command, "--no-cache", "."], cwd=longest_names, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 # 4. update --all.
 
 

@@ -39,6 +39,7 @@ def state(**changes):
 
 
 DEFAULT_RETURN = "return (ops.matmul(x, kernel) + bias) * scale\n"
+RETURN_OF_Y = DEFAULT_RETURN.replace("(x,", "(y,")
 
 
 def units(**changes):
@@ -207,6 +208,15 @@ BAD = [
     ("weight-unknown-key", {"weights": kernel(initialiser="zeros")}, "weights[0].initialiser"),
     ("weight-not-mapping", {"weights": ["kernel"]}, "weights[0]"),
     ("weights-empty", {"weights": []}, "weights"),
+    (
+        "weights-too-large-together",
+        {
+            "hyperparameters": [],
+            "weights": [{"name": f"w{i}", "shape": [2000, 2000]} for i in range(3)],
+            "computation": "return x * ops.sum(w0) * ops.sum(w1) * ops.sum(w2)\n",
+        },
+        "weights",
+    ),
     ("weights-mapping", {"weights": {"kernel": [1]}}, "weights"),
     ("hyper-type-unknown", {"hyperparameters": units(type="double")}, "hyperparameters[0].type"),
     (
@@ -537,11 +547,11 @@ BAD_FOR_CLI_ONLY = [
 ]
 
 
-def check(tmp_path, capsys, answers):
+def check(tmp_path, capsys, answers, *options):
     spec = tmp_path / "spec.yml"
     spec.write_text(yaml.safe_dump(answers))
     capsys.readouterr()
-    status = main(["check", str(spec)])
+    status = main(["check", *options, str(spec)])
     captured = capsys.readouterr()
     return status, captured.out, captured.err
 
@@ -600,10 +610,6 @@ SERIALIZED_ORTHOGONAL = {
 
 GOOD = [
     (
-        "statements-after-a-semicolon",
-        {"computation": "h = ops.matmul(x, kernel); y = h + bias\nreturn y * scale\n"},
-    ),
-    (
         "negative-axis",
         {"weights": kernel(shape=["input_shape[-2]", "units"]), "example_input_shape": [4, 3, 5]},
     ),
@@ -625,9 +631,8 @@ GOOD = [
     ),
     ("mapping-with-no-config", {"weights": kernel(initializer={"class_name": "Orthogonal"})}),
     ("keras-serialized-form", {"weights": kernel(initializer=SERIALIZED_ORTHOGONAL)}),
-    ("return-after-a-semicolon", {"computation": "y = x * 2.0; " + DEFAULT_RETURN}),
     # Python and the template both break lines at a carriage return.
-    ("carriage-return-line-breaks", {"computation": "y = x * 2.0\r" + DEFAULT_RETURN}),
+    ("carriage-return-line-breaks", {"computation": "y = x * 2.0\r" + RETURN_OF_Y}),
     # The default computation of a random layer with a state weight.
     ("random-and-state-defaults", {"random": True, "weights": state()}),
 ]
@@ -809,3 +814,22 @@ def test_names_differing_only_in_case_are_other_names(tmp_path, capsys):
         render(tmp_path / "project", answers) / "src/custom_layers/scaled_dense.py"
     ).read_text()
     assert "def scaled_dense_forward(x, kernel, mode, training):" in layer
+
+
+@pytest.mark.parametrize(
+    "computation",
+    [
+        "h = ops.matmul(x, kernel); y = h + bias\nreturn y * scale\n",
+        "y = x * 2.0; " + RETURN_OF_Y,
+    ],
+)
+def test_statements_after_a_semicolon_are_read_and_left_to_the_linter(
+    tmp_path, capsys, computation
+):
+    """The rules read the names after a semicolon (a `return` too); the
+    project's linter refuses the semicolon itself, and so does full check."""
+    status, out, err = check(tmp_path, capsys, {"computation": computation}, "--quick")
+    assert status == 0, err
+    status, out, err = check(tmp_path, capsys, {"computation": computation})
+    assert status == 2
+    assert err.startswith("computation: line 1: E702 Multiple statements on one line"), err
