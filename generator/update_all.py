@@ -196,9 +196,10 @@ def release(source, commit, releases):
     from a checkout after that tag), or the template has no release."""
     if source not in releases:
         template.refresh(source)
-        releases[source] = newest_tag(source)
-    newest = releases[source]
-    if newest is None or at_or_past(commit, newest):
+        releases[source] = tags(source)
+    found = releases[source]
+    newest = newest_release(found)
+    if newest is None or at_or_past(commit, newest, found):
         return copier.VcsRef.CURRENT
     return newest
 
@@ -209,9 +210,8 @@ def relative_path(source):
     return not url and not os.path.isabs(os.path.expanduser(source))
 
 
-def newest_tag(source):
-    """The newest release tag of the template at `source`, as Copier picks
-    one: by PEP 440 version, pre-releases left out; None if it has none."""
+def tags(source):
+    """The tags of the template at `source`."""
     url = next(
         (
             url + source[len(alias) :]
@@ -227,9 +227,14 @@ def newest_tag(source):
         # git's first line says what; the rest is advice about access rights.
         message = (proc.stderr.strip().splitlines() or ["git ls-remote failed"])[0]
         raise InputError(f"cannot read the template's releases at {source}: {message}")
+    return [line.split("\t", 1)[1].removeprefix("refs/tags/") for line in proc.stdout.splitlines()]
+
+
+def newest_release(tags):
+    """The newest release among `tags`, as Copier picks one: by PEP 440
+    version, pre-releases left out; None if there is none."""
     versions = []
-    for line in proc.stdout.splitlines():
-        tag = line.split("\t", 1)[1].removeprefix("refs/tags/")
+    for tag in tags:
         try:
             version = Version(tag)
         except InvalidVersion:
@@ -239,15 +244,19 @@ def newest_tag(source):
     return max(versions)[1] if versions else None
 
 
-def at_or_past(commit, tag):
+def at_or_past(commit, tag, tags):
     """Whether a recorded `_commit` (a tag, or `git describe`'s
-    TAG-N-gHASH for a commit N after TAG) is `tag` or later."""
+    TAG-N-gHASH for a commit N after TAG) is `tag` or later. A bare commit
+    hash has no version, though PEP 440 reads some as one (`5013c58` as
+    5013rc58): only a recorded tag is compared."""
     described = re.fullmatch(r"(.+)-\d+-g[0-9a-f]+", commit or "")
+    recorded = described[1] if described else commit
+    if recorded not in tags:
+        return False
     try:
-        recorded = Version(described[1] if described else commit or "")
+        return Version(recorded) >= Version(tag)
     except InvalidVersion:
         return False
-    return recorded >= Version(tag)
 
 
 def conflicted(root):

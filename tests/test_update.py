@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from generator.spec import with_defaults
+from generator.update_all import at_or_past
 from rendering import REPO, commit_all, git, load_spec, released_template, render
 
 SECOND_LAYER = load_spec(REPO / "examples" / "catalog" / "frozen_normalizer.yml")
@@ -205,3 +206,19 @@ def test_template_release_reaches_a_project_with_edits(template, tmp_path):
     assert_clean_merge(project)
     out = run_project_tests(project)
     assert "passed" in out
+
+
+@pytest.mark.parametrize(
+    ("recorded", "expected"),
+    [
+        # A copy from an untagged checkout records its hash, which PEP 440
+        # reads as 5013rc58: past every release, so no update was ever made.
+        ("5013c58", False),
+        ("0.1.0", False),
+        ("0.2.0", True),
+        ("0.2.0-3-g5013c58", True),
+        ("0.1.0-3-g5013c58", False),
+    ],
+)
+def test_only_a_recorded_release_is_compared_with_the_newest(recorded, expected):
+    assert at_or_past(recorded, "0.2.0", ["0.1.0", "0.2.0"]) is expected
