@@ -35,10 +35,15 @@ def new(spec, dest, template=None):
     """Render the spec's layer into `dest` (a new or an existing project),
     from the template `_source` names."""
     taken = [path for path in layer_files(spec) if (dest / path).exists()]
-    if taken:
+    if taken and (dest / answers_file(spec)).exists():
         raise InputError(
             f"{dest / taken[0]} exists: {dest} already has layer {spec.module_name}; "
             "regenerate it with: python -m generator update SPEC PROJECT"
+        )
+    if taken:
+        raise InputError(
+            f"{dest / taken[0]} exists and is not a layer's (no {answers_file(spec)}): "
+            "move it, or give the layer another module_name"
         )
     _refuse_a_second_class(spec, dest)
     shared = _shared_files_in(spec, dest)

@@ -6,6 +6,7 @@ import sys
 import pytest
 import yaml
 
+from generator.spec import with_defaults
 from rendering import CATALOG, REPO
 
 
@@ -88,6 +89,17 @@ def test_new_renders_then_refuses_to_overwrite(tmp_path):
     module.write_text(module.read_text() + "\n# mine\n")
     assert_refused(generator("new", str(CATALOG[0]), str(dest)), "already has layer")
     assert module.read_text().endswith("# mine\n")
+
+
+def test_new_refuses_a_users_file_at_the_layers_path_without_sending_to_update(tmp_path):
+    dest = tmp_path / "project"
+    assert generator("new", str(CATALOG[0]), str(dest)).returncode == 0
+    module = with_defaults(yaml.safe_load(CATALOG[1].read_text()))["module_name"]
+    own = dest / "src" / "custom_layers" / f"{module}.py"
+    own.write_text("MINE = 1\n")
+    proc = generator("new", str(CATALOG[1]), str(dest))
+    assert_refused(proc, f"{own} exists and is not a layer's", "another module_name")
+    assert own.read_text() == "MINE = 1\n"
 
 
 def test_new_never_replaces_a_file_of_a_folder_that_is_no_project(tmp_path):
