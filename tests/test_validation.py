@@ -633,6 +633,11 @@ GOOD = [
     ("keras-serialized-form", {"weights": kernel(initializer=SERIALIZED_ORTHOGONAL)}),
     # Python and the template both break lines at a carriage return.
     ("carriage-return-line-breaks", {"computation": "y = x * 2.0\r" + RETURN_OF_Y}),
+    # Blanks the project's linter refuses, which the module leaves out.
+    (
+        "trailing-blanks",
+        {"computation": "y = x * 2.0  \n  \n" + RETURN_OF_Y.replace("\n", " \t\n")},
+    ),
     # The default computation of a random layer with a state weight.
     ("random-and-state-defaults", {"random": True, "weights": state()}),
 ]
