@@ -567,6 +567,23 @@ def test_a_copy_over_another_layers_module_is_refused(template, team, data, diff
     assert state(team) == before
 
 
+def test_a_copy_of_an_existing_layers_class_name_is_refused(template, team):
+    """Two classes registered under one name: Keras would keep the second,
+    and a saved model of the first would load as the other layer."""
+    before = state(team)
+    proc = run(
+        "copier",
+        "copy",
+        "--defaults",
+        *("-d", "layer_name=SequenceGate", "-d", "module_name=sequence_gate_two"),
+        str(template),
+        ".",
+        cwd=team,
+    )
+    refused(proc, "layer_name: 'SequenceGate' is already the class of layer sequence_gate")
+    assert state(team) == before
+
+
 def test_a_copier_update_cannot_rename_a_layer(team):
     edit_spec(team, "sequence_gate", module_name="seq_gate")
     commit_all(team, "rename in the spec")
