@@ -9,8 +9,10 @@ the stored file is stale.
 Run: ``python -m generator.derive`` (writes the file) or ``--check``.
 """
 
+import ast
 import builtins
 import importlib.metadata
+import importlib.util
 import inspect
 import json
 import keyword
@@ -160,10 +162,27 @@ def _library_modules():
         except importlib.metadata.PackageNotFoundError:
             continue
         pending += [re.match(r"[\w.-]+", r)[0] for r in requirements if "extra ==" not in r]
-    modules = set(LIBRARIES)
+    modules = set(LIBRARIES) | _imported_by_keras()
     for name in seen:
         modules |= provides.get(name, set())
     return {module for module in modules if module.isidentifier() and not module.startswith("_")}
+
+
+def _imported_by_keras():
+    """Every top-level module Keras's code imports, installed or not: it
+    tries some whenever it is imported (`matplotlib`, `pandas`), and would
+    import a package of that name, half-initialized as Keras then is."""
+    root = Path(importlib.util.find_spec("keras").origin).parent
+    names = set()
+    for path in root.rglob("*.py"):
+        if path.name == "conftest.py" or path.name.endswith("_test.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_bytes())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.partition(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.partition(".")[0])
+    return names - set(sys.stdlib_module_names)
 
 
 def _canonical(distribution):

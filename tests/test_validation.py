@@ -418,6 +418,8 @@ BAD = [
     ("package-shadows-a-shared-check", {"package_name": "behaviour_checks"}, "package_name"),
     # protobuf's, which TensorFlow imports (installed as tensorflow-cpu here).
     ("package-shadows-a-tensorflow-requirement", {"package_name": "google"}, "package_name"),
+    # Keras tries to import it whenever it is imported, installed or not.
+    ("package-shadows-an-optional-keras-import", {"package_name": "matplotlib"}, "package_name"),
     (
         "dim-unknown-input",
         {"inputs": [query()], "weights": kernel(shape=["key.shape[-1]", "units"])},
