@@ -78,14 +78,20 @@ def asked():
 
 
 def with_defaults(answers):
-    """The answers with each missing one worked out from those before it, as
-    Copier works out its defaults, and each cast to its question's type."""
+    """The answers with each missing one worked out from those given and
+    those before it, as Copier works out its defaults, and each cast to its
+    question's type."""
+    given = {
+        question: rules.cast(question, answers[question])
+        for question in asked()
+        if question in answers
+    }
     full = {}
     for question in asked():
-        if question in answers:
-            full[question] = rules.cast(question, answers[question])
+        if question in given:
+            full[question] = given[question]
         else:
-            full[question] = rules.default(question, full)
+            full[question] = rules.default(question, {**given, **full})
     return full
 
 

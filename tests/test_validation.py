@@ -418,6 +418,11 @@ BAD = [
     ("package-shadows-a-shared-check", {"package_name": "behaviour_checks"}, "package_name"),
     # protobuf's, which TensorFlow imports (installed as tensorflow-cpu here).
     ("package-shadows-a-tensorflow-requirement", {"package_name": "google"}, "package_name"),
+    (
+        "hyperparameter-used-nowhere",
+        {"hyperparameters": units() + [{"name": "rate", "type": "float", "default": 0.5}]},
+        "hyperparameters[1]",
+    ),
     # Keras tries to import it whenever it is imported, installed or not.
     ("package-shadows-an-optional-keras-import", {"package_name": "matplotlib"}, "package_name"),
     (
@@ -635,6 +640,11 @@ GOOD = [
     ("keras-serialized-form", {"weights": kernel(initializer=SERIALIZED_ORTHOGONAL)}),
     # Python and the template both break lines at a carriage return.
     ("carriage-return-line-breaks", {"computation": "y = x * 2.0\r" + RETURN_OF_Y}),
+    # The default hyperparameter, units, only where something given reads it.
+    (
+        "hyperparameters-left-out",
+        {"weights": [{"name": "gain", "shape": ["input_dim"]}], "computation": "return x * gain\n"},
+    ),
     # Blanks the project's linter refuses, which the module leaves out.
     (
         "trailing-blanks",
