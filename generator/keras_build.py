@@ -189,13 +189,15 @@ def _problems(request, module, report):
     traced = {}  # symbolic output shape by input shapes, default hyperparameters
     for settings, shapes, kind in _variants(normalized, keras.backend.backend()):
         masked = kind in ("masked", "padded")
-        where = _where(shapes, settings, masked, normalized["supports_masking"], normalized)
+        # A choice is the spec's own value, not a test value the tool chose.
+        named = None if kind == "choice" else normalized
+        where = _where(shapes, settings, masked, normalized["supports_masking"], named)
         training = {"training": True} if kind.endswith("training") else {}
         where += ", in training" if training else ""
         report(where, "computation")
         eager = kind not in ("symbolic", "masked")
         # The tests draw their example values with the default hyperparameters.
-        drawn = {} if kind == "tested" else settings
+        drawn = {} if kind in ("tested", "choice") else settings
         tensors = _inputs(normalized, shapes, drawn, eager, keras)
         masks = {
             i["mask"]: _mask(shape, eager, keras)
@@ -293,7 +295,7 @@ def _tests_problems(request, module, project, report):
 # The kinds of call in which the layer is called once, plainly; of those, the
 # calls on values whose output `_eager_problem` reads.
 _ON_VALUES = ("eager", "sized", "mixed", "training", "mixed training")
-_CALLS = ("symbolic", "masked", "tested", *_ON_VALUES)
+_CALLS = ("symbolic", "masked", "tested", "choice", *_ON_VALUES)
 
 
 def _variants(normalized, backend):
@@ -304,9 +306,10 @@ def _variants(normalized, backend):
     values the tests draw: at the first example size ("eager": the output's
     values and gradients), at the others ("sized": the output's shape
     against the traced one), with the test's values ("tested", on values
-    drawn for the defaults, as the tests draw them), under the mixed_float16
-    policy ("mixed"), and
-    in training for a layer that reads `training`; a training step under
+    drawn for the defaults, as the tests draw them), with each other choice
+    of a str hyperparameter ("choice": the tests try the default and one
+    other), under the mixed_float16 policy ("mixed"), and in training for a
+    layer that reads `training`; a training step under
     jit_compile where the tests run one ("jit": XLA, on TensorFlow and JAX);
     with the steps each read mask masks out filled otherwise ("padded"); and
     for a random or stateful layer, training calls against inference calls
@@ -332,6 +335,10 @@ def _variants(normalized, backend):
         yield defaults, each, "sized"
     if tested:
         yield tested, examples[0], "tested"
+    for hp in normalized["hyperparameters"]:
+        for choice in hp["choices"] or []:
+            if choice not in (hp["default"], hp["test_value"]):
+                yield {hp["name"]: choice}, examples[0], "choice"
     yield {"dtype": _MIXED}, examples[0], "mixed"
     if normalized["reads_training"]:
         yield defaults, examples[0], "training"

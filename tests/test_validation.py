@@ -522,6 +522,16 @@ BAD_FOR_CLI_ONLY = [
         "computation: reads ops only where the rules",
     ),
     ("computation-syntax", {"computation": "return x +\n"}, "computation: line 1"),
+    # The tests try the default and one other choice; check tries them all.
+    (
+        "third-choice-fails",
+        {
+            "hyperparameters": units()
+            + [{"name": "mode", "type": "str", "default": "a", "choices": ["a", "b", "c"]}],
+            "computation": 'y = x\nif mode == "c":\n    y = ops.swishh(y)\n' + RETURN_OF_Y,
+        },
+        "computation: line 3: fails on inputs (8, 16) with mode='c': module 'keras.ops' has no",
+    ),
     (
         "computation-binds-ops",
         {"computation": "ops = keras.ops\n" + DEFAULT_RETURN},
