@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from generator.cli import main
-from rendering import ProjectRun, render
+from rendering import REPO, ProjectRun, render
 
 KERNEL = {"name": "kernel", "shape": ["input_dim", "units"]}
 WEIGHTS = [
@@ -347,7 +347,7 @@ BAD = [
                 initializer={"class_name": "Constant", "config": {"value": [[0.5] * 300] * 2}}
             )
         ),
-        "weights[0].initializer.config.value: 3004 characters as JSON (at most 1000)",
+        "weights[0].initializer.config.value: over 1000 characters as JSON (a config value is at most that)",
     ),
     # YAML's !!binary: bytes are a sequence of ints to Jinja.
     (
@@ -559,3 +559,36 @@ def test_awkward_layers_pass_their_own_tests(tmp_path):
     run = ProjectRun(project, "jax", args=("-m", "not distributed"))
     failed = [o for o in run.outcomes() if o.failure]
     assert run.outcomes() and not failed, "\n".join(f"{o.name}: {o.message}" for o in failed)
+
+
+def test_a_config_value_aliases_make_huge_is_refused_without_expanding_it(tmp_path):
+    """Given as text, a weights answer is read by Copier's own YAML loader,
+    which expands no alias until something walks the value: thirteen lines
+    make a list of 10**13 ones, which no walk (nor its JSON) would survive.
+    The timeout only keeps a regression from hanging the suite."""
+    levels = ["&l0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"] + [
+        f"&l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 13)
+    ]
+    config = "{value: [" + ", ".join(levels) + "]}"
+    weights = (
+        "[{name: kernel, shape: [input_dim, units], "
+        f"initializer: {{class_name: Constant, config: {config}}}}}]"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "copier", "copy", "--defaults", "--vcs-ref=HEAD"]
+        + ["-d", f"weights={weights}", "-d", "computation=return ops.matmul(x, kernel)"]
+        + [str(REPO), str(tmp_path / "project")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode != 0
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .endswith(
+            "weights[0].initializer.config.value: over 1000 characters as JSON "
+            "(a config value is at most that)"
+        )
+    ), proc.stderr[-2000:]
+    assert not (tmp_path / "project").exists()
