@@ -12,7 +12,7 @@ from pathlib import Path
 
 from generator.errors import InputError
 from generator.lint import installed
-from generator.messages import printable
+from generator.messages import printable, program
 from generator.project import in_project
 from generator.spec import SpecError, built
 from generator.spec_file import read_answers
@@ -44,7 +44,7 @@ def new(args):
     from generator import render
 
     if len(args.paths) > 2:
-        raise InputError("new: give at most SPEC and DEST (python -m generator new [SPEC] DEST)")
+        raise InputError(f"new: give at most SPEC and DEST ({program()} new [SPEC] DEST)")
     if len(args.paths) == 2:
         spec, dest = load(args.paths[0], project=args.paths[1]), Path(args.paths[1])
     else:
@@ -53,7 +53,7 @@ def new(args):
         dest = Path(args.paths[0] if args.paths else ".")
         if dest.is_file():
             raise InputError(
-                f"new: {dest} is a file; render a spec with: python -m generator new {dest} DEST"
+                f"new: {dest} is a file; render a spec with: {program()} new {dest} DEST"
             )
         spec = guided.ask_spec(sys.stdin, sys.stdout, dest)
         if spec is None:
@@ -107,7 +107,7 @@ def _refuse_another_spec_file(spec, path, project):
     if load(own, project=project, quick=True).answers != spec.answers:
         raise InputError(
             f"{own}: is layer {spec.module_name}'s spec, and {path} says otherwise: "
-            f"put the change in {own}, commit, and run: python -m generator update {own} {project}"
+            f"put the change in {own}, commit, and run: {program()} update {own} {project}"
         )
 
 
@@ -146,7 +146,7 @@ def run_tests(folder):
 
 def parser():
     cli = argparse.ArgumentParser(
-        prog="keras-layer" if Path(sys.argv[0]).name == "keras-layer" else "python -m generator",
+        prog=program(),
         description="Check, render and regenerate Keras layers from spec files.",
     )
     commands = cli.add_subparsers(dest="command", required=True)

@@ -31,7 +31,7 @@ import yaml
 from prompt_toolkit.completion import WordCompleter
 
 from generator.errors import InputError
-from generator.messages import printable
+from generator.messages import printable, program
 from generator.project import package_of
 from generator.spec import SpecError, built, parse, visible_names, with_defaults
 
@@ -51,7 +51,7 @@ def ask_spec(stdin, stdout, dest):
     None when they keep it as a file instead."""
     if not (stdin.isatty() and stdout.isatty()):
         raise InputError(
-            "new: no spec file given and no terminal to ask in: python -m generator new SPEC DEST"
+            f"new: no spec file given and no terminal to ask in: {program()} new SPEC DEST"
         )
     interview = Interview(dest)
     interview.layer()
@@ -304,7 +304,7 @@ class Interview:
         ).unsafe_ask()
         if path:
             Path(path).write_text(to_yaml(spec.answers))
-            print(f"wrote {path}; render it with: python -m generator new {path} {self.dest}")
+            print(f"wrote {path}; render it with: {program()} new {path} {self.dest}")
         return None
 
 

@@ -7,6 +7,14 @@ even be encoded. The rules quote the values they show with escapes already
 (rules.jinja's `r`); keys, paths and any other text pass through here.
 """
 
+import sys
+from pathlib import Path
+
+
+def program():
+    """The command as the user typed it, for the commands a message suggests."""
+    return "keras-layer" if Path(sys.argv[0]).name == "keras-layer" else "python -m generator"
+
 
 def printable(line):
     """A message line with every non-printable character escaped; printable

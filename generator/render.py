@@ -12,6 +12,7 @@ import copier
 
 from generator import template as source
 from generator.errors import InputError
+from generator.messages import program
 from generator.project import ANSWERS, PROJECT_FILE, git, package_of, recorded_answers, uncommitted
 from generator.rules import copier_config
 from generator.update_all import conflicted
@@ -38,7 +39,7 @@ def new(spec, dest, template=None):
     if taken and (dest / answers_file(spec)).exists():
         raise InputError(
             f"{dest / taken[0]} exists: {dest} already has layer {spec.module_name}; "
-            "regenerate it with: python -m generator update SPEC PROJECT"
+            f"regenerate it with: {program()} update SPEC PROJECT"
         )
     if taken:
         raise InputError(
@@ -150,7 +151,7 @@ def update(spec, project):
     if not (project / answers).is_file():
         raise InputError(
             f"{project / answers}: no such answers file: {project} has no layer "
-            f"{spec.module_name} (make one with: python -m generator new SPEC {project})"
+            f"{spec.module_name} (make one with: {program()} new SPEC {project})"
         )
     changed = uncommitted(project)
     if changed:
@@ -176,7 +177,9 @@ def update(spec, project):
         if stuck:
             raise InputError(
                 f"copier could not merge {stuck[0]} with your edits: nothing was changed; "
-                "regenerate with python -m generator update --all, which says what to do"
+                f"to merge by hand, run `copier update -a {answers} --defaults "
+                f"--vcs-ref=:current: --data-file specs/{spec.module_name}.yml` "
+                "and resolve the conflict markers"
             )
     except BaseException:
         # The project was clean, so its last commit loses nothing of the

@@ -22,6 +22,7 @@ from packaging.version import InvalidVersion, Version
 
 from generator import bounded_yaml, template
 from generator.errors import InputError
+from generator.messages import program
 from generator.project import ANSWERS, git, in_project, layers, uncommitted
 from generator.spec import SpecError, built
 from generator.spec_file import read_answers
@@ -124,7 +125,7 @@ def update_layer(root, name, releases):
             "failed",
             f"{spec_path}: {error.problems[0]}"
             + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
-            + "; fix the spec (python -m generator check), commit, and run update --all again",
+            + f"; fix the spec ({program()} check), commit, and run update --all again",
         )
     except InputError as error:
         return Outcome(module, "failed", str(error))

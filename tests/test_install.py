@@ -55,6 +55,12 @@ def test_installed_tool_checks_and_renders_from_any_folder(installed, tmp_path):
     modules = list((elsewhere / "project" / "src" / "custom_layers").glob("[!_]*.py"))
     assert [m.stem for m in modules] == [spec.stem]
     assert (elsewhere / "project" / "tests" / f"test_{spec.stem}.py").is_file()
+    # What it suggests is typed as the user typed the command.
+    again = subprocess.run(
+        [str(installed), "new", str(spec), "project"], cwd=elsewhere, capture_output=True, text=True
+    )
+    assert again.returncode == 2
+    assert "regenerate it with: keras-layer update SPEC PROJECT" in again.stderr
 
 
 def test_installed_tool_imports_nothing_from_the_checkout(installed, tmp_path):

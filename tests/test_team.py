@@ -520,6 +520,21 @@ def test_a_test_file_run_alone_trains_only_its_own_layer_distributed(team, tmp_p
     assert log.read_text().splitlines() == ["test_scaled_dense"] * 2
 
 
+def test_a_conflicting_update_of_one_layer_gives_the_command_that_merges(team):
+    module = team / "src" / "custom_layers" / "frozen_normalizer.py"
+    module.write_text(module.read_text().replace('"""Subtracts', '"""Ours: subtracts', 1))
+    edit_spec(team, "frozen_normalizer", description="Theirs: a new first line.")
+    commit_all(team, "a conflicting edit")
+    before = state(team)
+    line = refused(run("generator", "update", "specs/frozen_normalizer.yml", ".", cwd=team))
+    assert state(team) == before
+    command = line.split("`")[1]
+    assert command.startswith("copier update -a .copier-answers/frozen_normalizer.yml"), line
+    # The command given does what it says: the conflict is left to merge.
+    ok(run(*command.split(), cwd=team))
+    assert any(marker in module.read_text() for marker in MARKERS)
+
+
 def test_a_template_only_update_does_not_drop_a_spec_edit(team):
     edit_spec(team, "sequence_gate", description="Edited, committed.")
     commit_all(team, "spec edit")
