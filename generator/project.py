@@ -86,6 +86,18 @@ def layers(folder):
     return sorted(path.name for path in (Path(folder) / ANSWERS).glob("*.yml"))
 
 
+def enclosing_project(folder):
+    """The project `folder` is inside (a subfolder of), or None."""
+    return next(
+        (
+            parent
+            for parent in Path(folder).resolve().parents
+            if (parent / PROJECT_FILE).is_file() or (parent / ANSWERS).is_dir()
+        ),
+        None,
+    )
+
+
 def git(folder, *args, stdin=None):
     """`git -C folder ARGS`: its output, or an InputError with git's last
     line. Bytes in (`stdin`) give bytes out, for binary diffs."""

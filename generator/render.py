@@ -13,7 +13,14 @@ import copier
 from generator import template as source
 from generator.errors import InputError
 from generator.messages import program
-from generator.project import ANSWERS, PROJECT_FILE, git, package_of, recorded_answers, uncommitted
+from generator.project import (
+    ANSWERS,
+    enclosing_project,
+    git,
+    package_of,
+    recorded_answers,
+    uncommitted,
+)
 from generator.rules import copier_config
 from generator.update_all import conflicted
 
@@ -83,12 +90,11 @@ def _shared_files_in(spec, dest):
     layer keeps. A folder that is not a project holding one, or a folder
     inside a project, is refused: the user's own file would be replaced, or
     a project made inside the other."""
-    for folder in dest.resolve().parents:
-        if (folder / PROJECT_FILE).is_file() or (folder / ANSWERS).is_dir():
-            raise InputError(
-                f"{dest} is inside the project {folder}: add the layer from the "
-                "project's root folder"
-            )
+    root = enclosing_project(dest)
+    if root is not None:
+        raise InputError(
+            f"{dest} is inside the project {root}: add the layer from the project's root folder"
+        )
     paths = (path.replace("{{package_name}}", spec.package_name) for path in _shared())
     present = [path for path in paths if (dest / path).is_file()]
     if present and package_of(dest) is None:

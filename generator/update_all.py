@@ -23,7 +23,7 @@ from packaging.version import InvalidVersion, Version
 from generator import bounded_yaml, template
 from generator.errors import InputError
 from generator.messages import program
-from generator.project import ANSWERS, git, in_project, layers, uncommitted
+from generator.project import ANSWERS, enclosing_project, git, in_project, layers, uncommitted
 from generator.spec import SpecError, built
 from generator.spec_file import read_answers
 
@@ -64,16 +64,21 @@ def update_all(folder):
     project of layers or that has uncommitted changes.
     """
     folder = Path(folder)
+    names = layers(folder)
+    root = enclosing_project(folder)
+    if not names and root is not None:
+        raise InputError(
+            f"{folder} is inside the project {root}: run it there ({program()} update --all {root})"
+        )
+    if not names:
+        raise InputError(
+            f"{folder}: no layers here (no {ANSWERS}/*.yml): run it in a project's root folder"
+        )
     changed = uncommitted(folder)
     if changed:
         raise InputError(
             f"{folder}: uncommitted changes ({changed[0]} ...): commit or stash them "
             "first; update --all writes its changes into a clean tree"
-        )
-    names = layers(folder)
-    if not names:
-        raise InputError(
-            f"{folder}: no layers here (no {ANSWERS}/*.yml): run it in a project's root folder"
         )
     try:
         base = git(folder, "rev-parse", "--verify", "HEAD").strip()

@@ -462,6 +462,12 @@ def test_update_all_refuses_a_dirty_tree_before_writing(team):
     assert state(team) == before
 
 
+def test_update_all_from_a_subfolder_names_the_project(team):
+    proc = run("generator", "update", "--all", cwd=team / "src")
+    refused(proc, f"is inside the project {team.resolve()}", f"update --all {team.resolve()}")
+    assert len(proc.stderr.splitlines()) == 1
+
+
 def test_a_failing_layer_leaves_the_others_updated(team):
     edit_spec(team, "scaled_dense", weights=[{"name": "kernel", "shape": ["input_dim", "unit"]}])
     module = team / "src" / "custom_layers" / "frozen_normalizer.py"
