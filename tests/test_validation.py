@@ -501,6 +501,17 @@ BAD = [
     ("output-mask-number", {"output_mask": 3}, "output_mask"),
     ("output-mask-typo", {"output_mask": "inptu"}, "output_mask"),
     ("output-mask-folded", {"output_mask": "m = mask return m"}, "output_mask"),
+    # Copier reads the answer as YAML again: ' #' ends it, ': ' makes a mapping.
+    (
+        "output-mask-cut-by-a-comment",
+        {"example_input_shape": [4, None, 16], "output_mask": "return mask if 'a #b' else mask"},
+        "output_mask: 'return mask if \\'a' leaves a string open",
+    ),
+    (
+        "output-mask-read-as-a-mapping",
+        {"example_input_shape": [4, None, 16], "output_mask": "return mask if 'a: b' else mask"},
+        "output_mask: YAML read the body as a mapping (': ' in it)",
+    ),
     ("output-mask-reads-weight", {"output_mask": "return kernel > 0\n"}, "output_mask"),
     (
         "output-mask-reads-second-input",
