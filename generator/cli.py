@@ -14,7 +14,7 @@ from generator.errors import InputError
 from generator.lint import installed
 from generator.messages import printable, program
 from generator.project import in_project
-from generator.spec import SpecError, built
+from generator.spec import SpecError, built, warnings_of
 from generator.spec_file import read_answers
 
 EXIT_OK, EXIT_BUG, EXIT_PROBLEM, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -37,6 +37,8 @@ def check(args):
     spec = load(args.spec, quick=args.quick, backends=backends)
     unlinted = "" if args.quick or installed() else " (not linted: ruff is not installed)"
     print(f"ok: {spec.summary()}{unlinted}")
+    for warning in warnings_of(spec):
+        print(f"warning: {printable(warning)}", file=sys.stderr)
 
 
 def new(args):

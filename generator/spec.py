@@ -118,6 +118,13 @@ def problems_of(answers):
     return [line for lines in found.values() for line in lines]
 
 
+def warnings_of(spec):
+    """What a valid spec likely got wrong, which `check` says and accepts: a
+    hyperparameter nothing reads (Copier asks for the hyperparameters first,
+    its default among them, and could not take one back)."""
+    return rules.problems("hyperparameter_use", spec.answers)
+
+
 def _code(answers):
     """The answers that hold Python code: the computation, and an output mask
     given as a body."""

@@ -295,7 +295,7 @@ GOOD_COMPUTATIONS = [
         "non-ascii-identifier",
         "\\u03c3 = ops.matmul(x, kernel)\\nreturn (\\u03c3 + bias) * scale\\n",
     ),
-    ("escaped-separator-in-text", "note = '\\\\u2028'\\n" + OK),
+    ("escaped-separator-in-text", "note = '\\\\u2028'\\nif note:\\n    " + OK + "return x\\n"),
 ]
 
 # Text that would rewrite the user's terminal or break the one-line promise,

@@ -19,6 +19,8 @@ DENSE = {
     "hyperparameters": [{"name": "units", "type": "int", "default": 4}],
     "example_input_shape": [2, 8],
 }
+# For layers that no hyperparameter sizes or reads.
+PLAIN = {"hyperparameters": [], "example_input_shape": [2, 8]}
 
 # (case id, answers, what the one problem starts with)
 UNBUILDABLE = [
@@ -42,7 +44,7 @@ UNBUILDABLE = [
     ),
     (
         "several-outputs",
-        DENSE
+        PLAIN
         | {
             "weights": [{"name": "kernel", "shape": ["input_dim"]}],
             "computation": "return ops.unstack(x * kernel, axis=1)\n",
@@ -60,7 +62,7 @@ UNBUILDABLE = [
     ),
     (
         "weight-read-through-no-gradient",
-        DENSE
+        PLAIN
         | {
             "weights": [{"name": "kernel", "shape": ["input_dim"]}],
             "computation": "return x * ops.round(kernel * 4.0)\n",
@@ -69,7 +71,7 @@ UNBUILDABLE = [
     ),
     (
         "not-finite-on-example-values",
-        DENSE
+        PLAIN
         | {
             "weights": [{"name": "kernel", "shape": ["input_dim"]}],
             "computation": "return ops.log(x) * kernel\n",
@@ -78,7 +80,7 @@ UNBUILDABLE = [
     ),
     (
         "ignores-the-dtype-policy",
-        DENSE
+        PLAIN
         | {
             "weights": [{"name": "kernel", "shape": ["input_dim"]}],
             "computation": "return ops.cast(x, 'float32') * ops.cast(kernel, 'float32')\n",
@@ -105,7 +107,7 @@ UNBUILDABLE = [
     ),
     (
         "state-update-of-another-dtype-in-training",
-        DENSE
+        PLAIN
         | {
             "weights": [
                 {"name": "kernel", "shape": ["input_dim"]},
@@ -125,7 +127,7 @@ UNBUILDABLE = [
     ),
     (
         "op-xla-cannot-compile",
-        DENSE
+        PLAIN
         | {
             "weights": [{"name": "kernel", "shape": ["input_dim", "input_dim"]}],
             "computation": "det = ops.det(ops.cast(kernel, 'float32'))\n"
@@ -160,7 +162,7 @@ UNBUILDABLE = [
     ),
     (
         "constraint-the-weight-cannot-take",
-        DENSE
+        PLAIN
         | {
             "weights": [
                 {"name": "kernel", "shape": ["input_dim"]},
@@ -284,7 +286,7 @@ UNBUILDABLE = [
     ),
     (
         "constant-without-its-value",
-        DENSE
+        PLAIN
         | {
             "weights": [
                 {"name": "gain", "shape": ["input_dim"], "initializer": {"class_name": "Constant"}}
@@ -295,7 +297,7 @@ UNBUILDABLE = [
     ),
     (
         "constant-of-another-shape",
-        DENSE
+        PLAIN
         | {
             "weights": [
                 {

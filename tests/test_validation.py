@@ -418,11 +418,6 @@ BAD = [
     ("package-shadows-a-shared-check", {"package_name": "behaviour_checks"}, "package_name"),
     # protobuf's, which TensorFlow imports (installed as tensorflow-cpu here).
     ("package-shadows-a-tensorflow-requirement", {"package_name": "google"}, "package_name"),
-    (
-        "hyperparameter-used-nowhere",
-        {"hyperparameters": units() + [{"name": "rate", "type": "float", "default": 0.5}]},
-        "hyperparameters[1]",
-    ),
     # Keras tries to import it whenever it is imported, installed or not.
     ("package-shadows-an-optional-keras-import", {"package_name": "matplotlib"}, "package_name"),
     (
@@ -871,3 +866,18 @@ def test_statements_after_a_semicolon_are_read_and_left_to_the_linter(
     status, out, err = check(tmp_path, capsys, {"computation": computation})
     assert status == 2
     assert err.startswith("computation: line 1: E702 Multiple statements on one line"), err
+
+
+def test_a_hyperparameter_used_nowhere_is_accepted_with_a_warning(tmp_path, capsys):
+    """Copier asks for the hyperparameters first, units by default, and cannot
+    take one back when the weights and computation turn out not to read it."""
+    answers = {
+        "hyperparameters": units() + [{"name": "rate", "type": "float", "default": 0.5}],
+        "computation": "y = ops.matmul(x, kernel) + bias\nreturn y * scale\n",
+    }
+    status, out, err = check(tmp_path, capsys, answers, "--quick")
+    assert status == 0 and out.startswith("ok: ")
+    assert err.splitlines() == [
+        "warning: hyperparameters[1]: 'rate' is used nowhere: not by the computation, "
+        "the output mask, a weight's shape or an input's high (leave it out)"
+    ]
