@@ -31,7 +31,7 @@ import time
 import warnings
 from pathlib import Path
 
-from generator.layer_files import first_line, own_code
+from generator.layer_files import first_line
 from generator.messages import printable
 from generator.template import ROOT
 
@@ -837,10 +837,10 @@ def _initializing(frames, normalized):
 def _in_spec(steps, module, request):
     """The first (code, line) of `steps` in the spec's own code, as (field,
     line counted as in the spec); else ("computation", None)."""
-    code = {
-        function: (field, source)
-        for field, function, source in own_code(request["normalized"], request["computation"])
-    }
+    normalized = request["normalized"]
+    code = {normalized["forward"]: ("computation", request["computation"])}
+    if normalized["output_mask"] not in (None, "input"):
+        code[normalized["output_mask_function"]] = ("output_mask", normalized["output_mask"])
     for function, line in steps:
         if function.co_filename == module.__file__ and function.co_name in code:
             field, source = code[function.co_name]

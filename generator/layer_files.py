@@ -60,11 +60,3 @@ def first_line(text, function, source):
     docstring_end = definition.body[0].end_lineno
     off = next(i for i in range(docstring_end, len(lines)) if lines[i].strip() == "# fmt: off")
     return off + 2 - (len(source) - len(source.lstrip("\n")))
-
-
-def own_code(normalized, computation):
-    """(field, function, body) of the code the spec wrote itself: the
-    computation, and an output mask given as a body."""
-    yield "computation", normalized["forward"], computation
-    if normalized["output_mask"] not in (None, "input"):
-        yield "output_mask", normalized["output_mask_function"], normalized["output_mask"]

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from generator.layer_files import first_line, module_source, own_code, paths, pyproject_source
+from generator.layer_files import first_line, module_source, paths, pyproject_source
 
 
 def installed():
@@ -46,8 +46,16 @@ def lint_problems(spec):
 def _located(finding, text, spec):
     row = finding["location"]["row"]
     what = f"{finding['code'] or 'syntax'} {finding['message']} (ruff, as the project's CI runs it)"
-    for field, function, source in own_code(spec.normalized, spec.answers["computation"]):
+    for field, function, source in _own_code(spec):
         line = row - first_line(text, function, source) + 1
         if 1 <= line <= len(source.split("\n")):
             return f"{field}: line {line}: {what}"
     return f"computation: the generated module's line {row}: {what}"
+
+
+def _own_code(spec):
+    """(field, function, body) of the code the spec wrote itself."""
+    normalized = spec.normalized
+    yield "computation", normalized["forward"], spec.answers["computation"]
+    if normalized["output_mask"] not in (None, "input"):
+        yield "output_mask", normalized["output_mask_function"], normalized["output_mask"]
